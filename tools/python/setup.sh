@@ -16,11 +16,13 @@ python="${PYTHON:-python3}"
 hash_of() { "$python" -c 'import hashlib,sys; print(hashlib.sha256(open(sys.argv[1],"rb").read()).hexdigest())' "$1"; }
 
 want="$(hash_of "$req")"
-if [[ -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+if [[ -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]] \
+   && "$venv/bin/python" -c '' >/dev/null 2>&1; then
   exit 0
 fi
 
-if [[ ! -x "$venv/bin/python" ]]; then
+# A venv whose interpreter no longer runs (e.g. the base python was replaced) is rebuilt.
+if [[ ! -x "$venv/bin/python" ]] || ! "$venv/bin/python" -c '' >/dev/null 2>&1; then
   # Debian/Ubuntu split venv/ensurepip into python3-venv: install it when missing (as root).
   if ! "$python" -c 'import venv, ensurepip' >/dev/null 2>&1; then
     if [[ "$(id -u)" == "0" ]] && command -v apt-get >/dev/null; then
