@@ -68,6 +68,14 @@ def _free_ports(n):
             s.close()
 
 
+def _listening(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return "listening"
+    except OSError:
+        return "not listening"
+
+
 def _log_tail(lines=60):
     try:
         return "\n".join(LOG.read_text(errors="replace").splitlines()[-lines:])
@@ -141,8 +149,9 @@ def server():
             except InferenceServerException:
                 pass
             if time.monotonic() > deadline:
-                pytest.fail(f"service not ready within {START_TIMEOUT_S} s; log {LOG}:\n{_log_tail()}",
-                            pytrace=False)
+                pytest.fail(f"service not ready over gRPC within {START_TIMEOUT_S} s (gRPC port {grpc_port} "
+                            f"{_listening(grpc_port)}, HTTP port {http_port} {_listening(http_port)}); "
+                            f"log {LOG}:\n{_log_tail()}", pytrace=False)
             time.sleep(0.25)
         client.close()
         _STARTED["proc"] = proc
