@@ -1,0 +1,93 @@
+package io.maas.inference.adapters.onnx;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import ai.onnxruntime.NodeInfo;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
+import io.maas.inference.domain.Datatype;
+import io.maas.inference.domain.Device;
+import io.maas.inference.domain.InferenceException;
+import io.maas.inference.domain.ModelLoader;
+import io.maas.inference.domain.ModelRunner;
+import io.maas.inference.domain.ModelSettings;
+import io.maas.inference.domain.TensorSpec;
+
+/**
+ * Loads .onnx files into ONNX Runtime sessions on the configured device. CUDA needs the
+ * onnxruntime_gpu build (Maven profile {@code gpu}) and CUDA 12 on the node; when either is missing
+ * the model falls back to CPU and the log says so.
+ */
+public final class OnnxModelLoader implements ModelLoader {
+    private final OrtEnvironment env = OrtEnvironment.getEnvironment();
+    private final Device defaultDevice;
+    private final int intraOpThreads;
+
+    /**
+     * @param defaultDevice  device for models whose config does not choose one
+     * @param intraOpThreads threads per session; 0 lets ONNX Runtime use one per core
+     */
+    public OnnxModelLoader(Device defaultDevice, int intraOpThreads) {
+        this.defaultDevice = defaultDevice == Device.AUTO ? Device.CPU : defaultDevice;
+        this.intraOpThreads = intraOpThreads;
+    }
+
+    @Override
+    public ModelRunner load(Path modelFile, ModelSettings settings) {
+        if (!Files.isRegularFile(modelFile)) {
+            throw InferenceException.unavailable("model file " + modelFile + " does not exist");
+        }
+        Device device = settings.device() == Device.AUTO ? defaultDevice : settings.device();
+        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
+            options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            options.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
+            options.setInterOpNumThreads(1);
+            if (intraOpThreads > 0) {
+                options.setIntraOpNumThreads(intraOpThreads);
+            }
+            String provider = "CPU";
+            if (device == Device.CUDA) {
+                try {
+                    options.addCUDA(settings.deviceId());
+                    provider = "CUDA:" + settings.deviceId();
+                } catch (OrtException | RuntimeException | UnsatisfiedLinkError e) {
+                    provider = "CPU (CUDA requested but unavailable: " + e.getMessage() + ")";
+                }
+            }
+            OrtSession session = env.createSession(modelFile.toString(), options);
+            try {
+                List<TensorSpec> inputs = specs(modelFile, session.getInputInfo());
+                List<TensorSpec> outputs = specs(modelFile, session.getOutputInfo());
+                return new OnnxModelRunner(env, session, inputs, outputs, provider);
+            } catch (InferenceException e) {
+                session.close();
+                throw e;
+            }
+        } catch (OrtException e) {
+            throw InferenceException.unavailable("ONNX Runtime cannot load " + modelFile + ": " + e.getMessage());
+        }
+    }
+
+    private static List<TensorSpec> specs(Path file, Map<String, NodeInfo> nodes) {
+        List<TensorSpec> specs = new ArrayList<>();
+        for (NodeInfo node : nodes.values()) {
+            if (!(node.getInfo() instanceof TensorInfo info)) {
+                throw InferenceException.unavailable(file + ": '" + node.getName()
+                        + "' is not a tensor (sequences and maps are not served)");
+            }
+            Datatype datatype = OnnxTypes.datatype(info.onnxType);
+            if (datatype == null) {
+                throw InferenceException.unavailable(file + ": '" + node.getName() + "' has element type "
+                        + info.onnxType + ", which the inference protocol has no datatype for");
+            }
+            specs.add(new TensorSpec(node.getName(), datatype, info.getShape()));
+        }
+        return List.copyOf(specs);
+    }
+}

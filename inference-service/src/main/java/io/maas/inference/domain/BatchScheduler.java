@@ -1,0 +1,277 @@
+package io.maas.inference.domain;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+import org.jboss.logging.Logger;
+
+/**
+ * The queue in front of one model version, and its workers. Each worker takes the oldest
+ * request, waits up to the batching delay for more with the same row shape, joins them along
+ * the batch dimension, runs the model once and splits the outputs back. The queue is bounded:
+ * a full queue refuses at once instead of letting latency grow without limit.
+ */
+public final class BatchScheduler implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(BatchScheduler.class);
+
+    private final String model;
+    private final String version;
+    private final ModelRunner runner;
+    private final ModelSettings settings;
+    private final InferenceMetrics metrics;
+    private final LinkedBlockingQueue<Pending> queue;
+    private final List<Thread> workers = new ArrayList<>();
+    private volatile boolean accepting = true;
+
+    private record Pending(InferRequest request, long enqueuedNanos, CompletableFuture<InferResult> result) {
+        long rows() {
+            return request.inputs().isEmpty() ? 1 : request.inputs().get(0).rows();
+        }
+    }
+
+    public BatchScheduler(String model, String version, ModelRunner runner, ModelSettings settings,
+                          InferenceMetrics metrics) {
+        this.model = model;
+        this.version = version;
+        this.runner = runner;
+        this.settings = settings;
+        this.metrics = metrics;
+        this.queue = new LinkedBlockingQueue<>(settings.maxQueueSize());
+        for (int i = 0; i < Math.max(1, settings.instanceCount()); i++) {
+            Thread worker = new Thread(this::work, "infer-" + model + "-v" + version + "-" + i);
+            worker.setDaemon(true);
+            workers.add(worker);
+            worker.start();
+        }
+    }
+
+    /** Queues a validated request; fails at once with RESOURCE_EXHAUSTED when the queue is full. */
+    public CompletableFuture<InferResult> submit(InferRequest request) {
+        if (!accepting) {
+            throw InferenceException.unavailable("model '" + model + "' version " + version
+                    + " is being unloaded; retry, the repository may be reloading it");
+        }
+        Pending pending = new Pending(request, System.nanoTime(), new CompletableFuture<>());
+        if (!queue.offer(pending)) {
+            throw new InferenceException(InferenceException.Kind.RESOURCE_EXHAUSTED, "queue of model '" + model
+                    + "' version " + version + " is full (" + settings.maxQueueSize()
+                    + " requests waiting); retry with backoff, add replicas or raise max_queue_size");
+        }
+        return pending.result();
+    }
+
+    public int queued() {
+        return queue.size();
+    }
+
+    private void work() {
+        int limit = settings.batchLimit();
+        long delayNanos = TimeUnit.MICROSECONDS.toNanos(settings.maxQueueDelayMicros());
+        Pending held = null;
+        while (true) {
+            Pending first = held;
+            held = null;
+            try {
+                if (first == null) {
+                    first = queue.poll(50, TimeUnit.MILLISECONDS);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+            if (first == null) {
+                if (!accepting) {
+                    return;
+                }
+                continue;
+            }
+            List<Pending> batch = new ArrayList<>(Math.min(limit, 64));
+            batch.add(first);
+            long rows = first.rows();
+            long waitUntil = first.enqueuedNanos() + delayNanos;
+            while (rows < limit) {
+                Pending next;
+                try {
+                    long remaining = waitUntil - System.nanoTime();
+                    next = remaining > 0 ? queue.poll(remaining, TimeUnit.NANOSECONDS) : queue.poll();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+                if (next == null) {
+                    break;
+                }
+                if (rows + next.rows() > limit || !joinable(first.request(), next.request())) {
+                    held = next;
+                    break;
+                }
+                batch.add(next);
+                rows += next.rows();
+            }
+            runBatch(batch);
+        }
+    }
+
+    /** Requests join when every input has the same row shape (all but the batch dimension). */
+    private static boolean joinable(InferRequest a, InferRequest b) {
+        if (a.inputs().size() != b.inputs().size()) {
+            return false;
+        }
+        Map<String, Tensor> other = b.inputs().stream().collect(Collectors.toMap(Tensor::name, Function.identity()));
+        for (Tensor t : a.inputs()) {
+            Tensor u = other.get(t.name());
+            if (u == null || !Shapes.sameRowShape(t.shape(), u.shape())) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void runBatch(List<Pending> candidates) {
+        long now = System.nanoTime();
+        List<Pending> batch = new ArrayList<>(candidates.size());
+        for (Pending p : candidates) {
+            if (p.request().cancelled().getAsBoolean()) {
+                fail(p, new InferenceException(InferenceException.Kind.CANCELLED, "the caller cancelled the request"));
+            } else if (p.request().expired(now)) {
+                fail(p, new InferenceException(InferenceException.Kind.DEADLINE_EXCEEDED,
+                        "deadline passed after " + TimeUnit.NANOSECONDS.toMillis(now - p.enqueuedNanos())
+                                + " ms in the queue of model '" + model + "' version " + version
+                                + "; the request was not run"));
+            } else {
+                batch.add(p);
+            }
+        }
+        if (batch.isEmpty()) {
+            return;
+        }
+        try {
+            Map<String, Tensor> inputs = batch.size() == 1 ? byName(batch.get(0).request().inputs()) : join(batch);
+            Set<String> outputs = requestedOutputs(batch);
+            long start = System.nanoTime();
+            Map<String, Tensor> result = runner.run(inputs, outputs);
+            long computeNanos = System.nanoTime() - start;
+            long totalRows = batch.stream().mapToLong(Pending::rows).sum();
+            metrics.batchRan(model, version, batch.size(), totalRows);
+            long offset = 0;
+            for (Pending p : batch) {
+                List<Tensor> own = new ArrayList<>();
+                for (String name : wanted(p.request())) {
+                    Tensor out = result.get(name);
+                    own.add(batch.size() == 1 ? out : slice(out, offset, p.rows(), totalRows));
+                }
+                offset += p.rows();
+                metrics.succeeded(model, version, start - p.enqueuedNanos(), computeNanos);
+                p.result().complete(new InferResult(model, version, p.request().id(), own));
+            }
+        } catch (InferenceException e) {
+            batch.forEach(p -> fail(p, e));
+        } catch (RuntimeException e) {
+            LOG.errorf(e, "model '%s' version %s failed on a batch of %d", model, version, batch.size());
+            InferenceException failure = new InferenceException(InferenceException.Kind.INTERNAL,
+                    "model '" + model + "' version " + version + " failed to run: " + e.getMessage(), e);
+            batch.forEach(p -> fail(p, failure));
+        }
+    }
+
+    private void fail(Pending p, InferenceException e) {
+        metrics.failed(model, version, e.kind());
+        p.result().completeExceptionally(e);
+    }
+
+    private Set<String> requestedOutputs(List<Pending> batch) {
+        Set<String> union = new LinkedHashSet<>();
+        for (Pending p : batch) {
+            union.addAll(wanted(p.request()));
+        }
+        return union;
+    }
+
+    private List<String> wanted(InferRequest request) {
+        if (!request.outputs().isEmpty()) {
+            return List.copyOf(request.outputs());
+        }
+        return runner.outputs().stream().map(TensorSpec::name).toList();
+    }
+
+    private static Map<String, Tensor> byName(List<Tensor> tensors) {
+        return tensors.stream().collect(Collectors.toMap(Tensor::name, Function.identity()));
+    }
+
+    /** Concatenates each input along the batch dimension: one bulk copy per request and input. */
+    private static Map<String, Tensor> join(List<Pending> batch) {
+        List<Tensor> firstInputs = batch.get(0).request().inputs();
+        Map<String, Tensor> joined = new java.util.HashMap<>();
+        for (Tensor template : firstInputs) {
+            List<Tensor> parts = new ArrayList<>(batch.size());
+            for (Pending p : batch) {
+                parts.add(p.request().inputs().stream().filter(t -> t.name().equals(template.name()))
+                        .findFirst().orElseThrow());
+            }
+            long rows = parts.stream().mapToLong(Tensor::rows).sum();
+            long[] shape = template.shape().clone();
+            shape[0] = rows;
+            if (template.datatype() == Datatype.BYTES) {
+                byte[][] all = parts.stream().flatMap(t -> Arrays.stream(t.strings())).toArray(byte[][]::new);
+                joined.put(template.name(), Tensor.ofStrings(template.name(), shape, all));
+            } else {
+                int bytes = parts.stream().mapToInt(t -> t.data().remaining()).sum();
+                ByteBuffer buffer = ByteBuffer.allocateDirect(bytes).order(ByteOrder.LITTLE_ENDIAN);
+                parts.forEach(t -> buffer.put(t.data().duplicate()));
+                buffer.flip();
+                joined.put(template.name(), Tensor.ofBuffer(template.name(), template.datatype(), shape, buffer));
+            }
+        }
+        return joined;
+    }
+
+    /** The rows [offset, offset+rows) of a batched output; shares memory with it. */
+    private Tensor slice(Tensor out, long offset, long rows, long totalRows) {
+        if (out.shape().length == 0 || out.shape()[0] != totalRows) {
+            throw new InferenceException(InferenceException.Kind.INTERNAL, "output '" + out.name() + "' of model '"
+                    + model + "' has shape " + Shapes.format(out.shape()) + ", not " + totalRows
+                    + " rows: the model does not keep the batch dimension; set max_batch_size: 0");
+        }
+        long[] shape = out.shape().clone();
+        shape[0] = rows;
+        if (out.datatype() == Datatype.BYTES) {
+            long perRow = out.strings().length / totalRows;
+            return Tensor.ofStrings(out.name(), shape,
+                    Arrays.copyOfRange(out.strings(), (int) (offset * perRow), (int) ((offset + rows) * perRow)));
+        }
+        int rowBytes = (int) (out.data().remaining() / totalRows);
+        ByteBuffer view = out.data().duplicate();
+        view.position(view.position() + (int) offset * rowBytes);
+        view.limit(view.position() + (int) rows * rowBytes);
+        return Tensor.ofBuffer(out.name(), out.datatype(), shape, view.slice());
+    }
+
+    /** Stops taking requests, lets the workers finish what is queued, then frees the model. */
+    @Override
+    public void close() {
+        accepting = false;
+        for (Thread worker : workers) {
+            try {
+                worker.join(TimeUnit.SECONDS.toMillis(30));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        Pending left;
+        while ((left = queue.poll()) != null) {
+            fail(left, InferenceException.unavailable("model '" + model + "' version " + version + " was unloaded"));
+        }
+        runner.close();
+    }
+}

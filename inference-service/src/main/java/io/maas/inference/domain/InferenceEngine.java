@@ -1,0 +1,127 @@
+package io.maas.inference.domain;
+
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.stream.Collectors;
+
+/**
+ * Entry point of the serving path shared by the gRPC and REST frontends: resolves the model
+ * version, checks the request against the model's signature, and queues it.
+ */
+public final class InferenceEngine {
+    private final ModelRepository repository;
+    private final InferenceMetrics metrics;
+
+    public InferenceEngine(ModelRepository repository, InferenceMetrics metrics) {
+        this.repository = repository;
+        this.metrics = metrics;
+    }
+
+    public ModelRepository repository() {
+        return repository;
+    }
+
+    /** @throws InferenceException when the request cannot be queued; later failures complete the future */
+    public CompletableFuture<InferResult> infer(InferRequest request) {
+        ModelVersion version;
+        try {
+            version = repository.resolve(request.modelName(), request.modelVersion());
+        } catch (InferenceException e) {
+            // Unknown names are not used as metric labels: a misbehaving client must not create series.
+            boolean known = repository.model(request.modelName()).isPresent();
+            metrics.failed(known ? request.modelName() : "_unknown", known ? request.modelVersion() : "", e.kind());
+            throw e;
+        }
+        try {
+            ServedModel model = repository.model(request.modelName()).orElseThrow(
+                    () -> InferenceException.unavailable("model '" + request.modelName() + "' was just unloaded"));
+            validate(model.settings(), version, request);
+            return version.scheduler().submit(request);
+        } catch (InferenceException e) {
+            metrics.failed(version.model(), version.versionLabel(), e.kind());
+            throw e;
+        }
+    }
+
+    static void validate(ModelSettings settings, ModelVersion version, InferRequest request) {
+        String model = "model '" + version.model() + "' version " + version.version();
+        List<TensorSpec> specs = version.runner().inputs();
+        Set<String> seen = new HashSet<>();
+        long batch = -1;
+        for (Tensor t : request.inputs()) {
+            if (!seen.add(t.name())) {
+                throw InferenceException.invalid("input '" + t.name() + "' is given twice");
+            }
+            TensorSpec spec = specs.stream().filter(s -> s.name().equals(t.name())).findFirst()
+                    .orElseThrow(() -> InferenceException.invalid(model + " has no input '" + t.name()
+                            + "'; its inputs are " + describe(specs)));
+            if (t.datatype() != spec.datatype()) {
+                throw InferenceException.invalid("input '" + t.name() + "' has datatype " + t.datatype() + " but "
+                        + model + " expects " + spec.datatype());
+            }
+            for (long d : t.shape()) {
+                if (d < 0) {
+                    throw InferenceException.invalid("input '" + t.name() + "' has a negative dimension in shape "
+                            + Shapes.format(t.shape()));
+                }
+            }
+            if (!Shapes.matches(spec.shape(), t.shape())) {
+                throw InferenceException.invalid("input '" + t.name() + "' has shape " + Shapes.format(t.shape())
+                        + " but " + model + " expects " + Shapes.format(spec.shape()) + " (-1: any size)");
+            }
+            if (settings.maxBatchSize() > 0) {
+                long rows = t.shape()[0];
+                if (rows < 1 || rows > settings.maxBatchSize()) {
+                    throw InferenceException.invalid("input '" + t.name() + "' has batch size " + rows + "; "
+                            + model + " accepts 1 to " + settings.maxBatchSize() + " (max_batch_size)");
+                }
+                if (batch >= 0 && batch != rows) {
+                    throw InferenceException.invalid("inputs disagree on the batch size (first dimension): "
+                            + batch + " and " + rows);
+                }
+                batch = rows;
+            }
+            checkSize(t);
+        }
+        List<String> missing = specs.stream().map(TensorSpec::name).filter(n -> !seen.contains(n)).toList();
+        if (!missing.isEmpty()) {
+            throw InferenceException.invalid("missing input(s) " + missing + " for " + model + "; its inputs are "
+                    + describe(specs));
+        }
+        List<TensorSpec> outputs = version.runner().outputs();
+        for (String name : request.outputs()) {
+            if (outputs.stream().noneMatch(o -> o.name().equals(name))) {
+                throw InferenceException.invalid(model + " has no output '" + name + "'; its outputs are "
+                        + describe(outputs));
+            }
+        }
+    }
+
+    private static void checkSize(Tensor t) {
+        long elements;
+        try {
+            elements = t.elementCount();
+        } catch (ArithmeticException e) {
+            throw InferenceException.invalid("input '" + t.name() + "' shape " + Shapes.format(t.shape())
+                    + " is too large");
+        }
+        if (t.datatype().isFixedSize()) {
+            long expected = elements * t.datatype().byteSize();
+            if (t.data().remaining() != expected) {
+                throw InferenceException.invalid("input '" + t.name() + "' carries " + t.data().remaining()
+                        + " bytes but shape " + Shapes.format(t.shape()) + " of " + t.datatype() + " needs "
+                        + expected + " bytes");
+            }
+        } else if (t.strings().length != elements) {
+            throw InferenceException.invalid("input '" + t.name() + "' carries " + t.strings().length
+                    + " BYTES elements but shape " + Shapes.format(t.shape()) + " needs " + elements);
+        }
+    }
+
+    static String describe(List<TensorSpec> specs) {
+        return specs.stream().map(s -> s.name() + " " + s.datatype() + Shapes.format(s.shape()))
+                .collect(Collectors.joining(", ", "[", "]"));
+    }
+}

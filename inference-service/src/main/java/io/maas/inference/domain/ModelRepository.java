@@ -1,0 +1,252 @@
+package io.maas.inference.domain;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.NavigableMap;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+
+import org.jboss.logging.Logger;
+
+/**
+ * The models served from a Triton-style repository folder, {@code <repo>/<model>/<version>/model.onnx}.
+ * A model that fails to load is recorded with its reason and never affects the others. Reloading a
+ * model loads the new versions first and swaps them in, so requests keep being served throughout.
+ */
+public final class ModelRepository implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(ModelRepository.class);
+
+    private final Path root;
+    private final ModelLoader loader;
+    private final ModelConfigReader configReader;
+    private final InferenceMetrics metrics;
+    private final Map<String, ServedModel> models = new ConcurrentHashMap<>();
+
+    public ModelRepository(Path root, ModelLoader loader, ModelConfigReader configReader, InferenceMetrics metrics) {
+        this.root = root;
+        this.loader = loader;
+        this.configReader = configReader;
+        this.metrics = metrics;
+    }
+
+    public Path root() {
+        return root;
+    }
+
+    /** Loads every model folder; failures are recorded per model, never thrown. */
+    public void loadAll() {
+        if (!Files.isDirectory(root)) {
+            throw new IllegalStateException("model repository " + root.toAbsolutePath()
+                    + " is not a directory; pass --model-repository DIR or set MAAS_MODEL_REPOSITORY");
+        }
+        try (Stream<Path> dirs = Files.list(root)) {
+            dirs.filter(Files::isDirectory).map(d -> d.getFileName().toString()).sorted().forEach(this::load);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot list model repository " + root + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Loads or reloads one model from its folder. */
+    public synchronized void load(String name) {
+        Path dir = modelDir(name);
+        if (!Files.isDirectory(dir)) {
+            throw InferenceException.notFound("no folder '" + name + "' in model repository " + root.toAbsolutePath());
+        }
+        ServedModel fresh = read(name, dir);
+        ServedModel old = models.put(name, fresh);
+        if (old != null) {
+            closeVersions(old);
+        }
+    }
+
+    /** Stops serving a model; queued requests finish first. */
+    public synchronized void unload(String name) {
+        ServedModel old = models.remove(name);
+        if (old == null) {
+            throw InferenceException.notFound("model '" + name + "' is not loaded; loaded models: " + names());
+        }
+        closeVersions(old);
+        LOG.infof("model '%s' unloaded", name);
+    }
+
+    public Optional<ServedModel> model(String name) {
+        return Optional.ofNullable(models.get(name));
+    }
+
+    public Collection<ServedModel> models() {
+        return models.values().stream().sorted((a, b) -> a.name().compareTo(b.name())).toList();
+    }
+
+    /** Model folders present on disk, loaded or not. */
+    public List<String> folders() {
+        try (Stream<Path> dirs = Files.list(root)) {
+            return dirs.filter(Files::isDirectory).map(d -> d.getFileName().toString()).sorted().toList();
+        } catch (IOException e) {
+            return List.of();
+        }
+    }
+
+    /**
+     * The version a request should run on.
+     *
+     * @param version empty for the highest ready version
+     */
+    public ModelVersion resolve(String name, String version) {
+        ServedModel model = models.get(name);
+        if (model == null) {
+            throw InferenceException.notFound("unknown model '" + name + "'; served models: " + names());
+        }
+        if (version == null || version.isEmpty()) {
+            return model.latestReady().orElseThrow(() -> InferenceException.unavailable("model '" + name
+                    + "' has no ready version: " + describeFailures(model)));
+        }
+        ModelVersion v;
+        try {
+            v = model.versions().get(Long.parseLong(version));
+        } catch (NumberFormatException e) {
+            v = null;
+        }
+        if (v == null) {
+            throw InferenceException.notFound("model '" + name + "' has no version '" + version
+                    + "'; served versions: " + model.versions().keySet());
+        }
+        if (!v.isReady()) {
+            throw InferenceException.unavailable("model '" + name + "' version " + version + " is not ready: "
+                    + v.reason());
+        }
+        return v;
+    }
+
+    private ServedModel read(String name, Path dir) {
+        ModelSettings settings;
+        try {
+            settings = configReader.read(dir);
+        } catch (InferenceException e) {
+            LOG.errorf("model '%s' not loaded: %s", name, e.getMessage());
+            return new ServedModel(name, null, new TreeMap<>(), e.getMessage());
+        }
+        List<Long> found = versionsOnDisk(dir);
+        List<Long> selected = settings.versionPolicy().select(found);
+        NavigableMap<Long, ModelVersion> versions = new TreeMap<>();
+        for (long version : selected) {
+            versions.put(version, loadVersion(name, version, dir, settings));
+        }
+        String reason = selected.isEmpty() ? "no version folder with " + settings.modelFilename()
+                + " matches the version policy (found versions " + found + ")" : "";
+        if (!reason.isEmpty()) {
+            LOG.warnf("model '%s': %s", name, reason);
+        }
+        return new ServedModel(name, settings, versions, reason);
+    }
+
+    private ModelVersion loadVersion(String name, long version, Path dir, ModelSettings settings) {
+        Path file = dir.resolve(Long.toString(version)).resolve(settings.modelFilename());
+        try {
+            ModelRunner runner = loader.load(file, settings);
+            checkDeclared(name, runner, settings);
+            BatchScheduler scheduler = new BatchScheduler(name, Long.toString(version), runner, settings, metrics);
+            LOG.infof("model '%s' version %d ready on %s (max batch %d, batching %s, queue %d, instances %d)",
+                    name, version, runner.executionProvider(), settings.maxBatchSize(),
+                    settings.batchingEnabled() ? settings.maxQueueDelayMicros() + " us" : "off",
+                    settings.maxQueueSize(), settings.instanceCount());
+            return ModelVersion.ready(name, version, runner, scheduler);
+        } catch (InferenceException e) {
+            LOG.errorf("model '%s' version %d not loaded: %s", name, version, e.getMessage());
+            return ModelVersion.unavailable(name, version, e.getMessage());
+        }
+    }
+
+    /** A config file that lists inputs or outputs must agree with the model file. */
+    private static void checkDeclared(String name, ModelRunner runner, ModelSettings settings) {
+        try {
+            checkSubset(name, "input", settings.declaredInputs(), runner.inputs(), settings.maxBatchSize());
+            checkSubset(name, "output", settings.declaredOutputs(), runner.outputs(), settings.maxBatchSize());
+            if (settings.maxBatchSize() > 0) {
+                for (TensorSpec in : runner.inputs()) {
+                    if (in.shape().length == 0 || in.shape()[0] != -1) {
+                        throw InferenceException.unavailable("config of model '" + name + "' sets max_batch_size "
+                                + settings.maxBatchSize() + " but input '" + in.name() + "' has shape "
+                                + Shapes.format(in.shape()) + " with no variable first (batch) dimension;"
+                                + " set max_batch_size: 0 or export the model with a dynamic batch axis");
+                    }
+                }
+            }
+        } catch (InferenceException e) {
+            runner.close();
+            throw e;
+        }
+    }
+
+    private static void checkSubset(String name, String kind, List<TensorSpec> declared, List<TensorSpec> actual,
+                                    int maxBatchSize) {
+        for (TensorSpec d : declared) {
+            TensorSpec a = actual.stream().filter(t -> t.name().equals(d.name())).findFirst()
+                    .orElseThrow(() -> InferenceException.unavailable("config of model '" + name + "' declares "
+                            + kind + " '" + d.name() + "' that the model file does not have; it has "
+                            + actual.stream().map(TensorSpec::name).toList()));
+            if (d.datatype() != null && d.datatype() != a.datatype()) {
+                throw InferenceException.unavailable("config of model '" + name + "' declares " + kind + " '"
+                        + d.name() + "' as " + d.datatype() + " but the model file has " + a.datatype());
+            }
+            long[] expected = maxBatchSize > 0 && a.shape().length > 0
+                    ? java.util.Arrays.copyOfRange(a.shape(), 1, a.shape().length) : a.shape();
+            if (d.shape().length > 0 && !Shapes.matches(expected, d.shape()) && !Shapes.matches(d.shape(), expected)) {
+                throw InferenceException.unavailable("config of model '" + name + "' declares " + kind + " '"
+                        + d.name() + "' with dims " + Shapes.format(d.shape()) + " but the model file has "
+                        + Shapes.format(expected) + (maxBatchSize > 0 ? " (without the batch dimension)" : ""));
+            }
+        }
+    }
+
+    private static List<Long> versionsOnDisk(Path dir) {
+        try (Stream<Path> entries = Files.list(dir)) {
+            List<Long> versions = new ArrayList<>();
+            entries.filter(Files::isDirectory).map(p -> p.getFileName().toString())
+                    .filter(n -> n.matches("\\d{1,18}")).forEach(n -> versions.add(Long.parseLong(n)));
+            return versions;
+        } catch (IOException e) {
+            return List.of();
+        }
+    }
+
+    private static String describeFailures(ServedModel model) {
+        if (model.versions().isEmpty()) {
+            return model.reason();
+        }
+        return model.versions().values().stream().map(v -> "version " + v.version() + ": " + v.reason())
+                .collect(Collectors.joining("; "));
+    }
+
+    private Path modelDir(String name) {
+        if (name == null || name.isBlank() || name.contains("/") || name.contains("\\") || name.startsWith(".")) {
+            throw InferenceException.invalid("invalid model name '" + name + "'");
+        }
+        return root.resolve(name);
+    }
+
+    private String names() {
+        return models.keySet().stream().sorted().toList().toString();
+    }
+
+    private static void closeVersions(ServedModel model) {
+        for (ModelVersion v : model.versions().values()) {
+            if (v.scheduler() != null) {
+                v.scheduler().close();
+            }
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        models.values().forEach(ModelRepository::closeVersions);
+        models.clear();
+    }
+}

@@ -1,0 +1,17 @@
+package io.maas.inference.domain;
+
+import java.util.NavigableMap;
+import java.util.Optional;
+
+/**
+ * A model folder as served: its settings and versions, or the reason it could not be read
+ * (for example a malformed config file), so the index can say what to fix.
+ */
+public record ServedModel(String name, ModelSettings settings, NavigableMap<Long, ModelVersion> versions,
+                          String reason) {
+
+    /** The highest READY version: what a request without a version gets. */
+    public Optional<ModelVersion> latestReady() {
+        return versions.descendingMap().values().stream().filter(ModelVersion::isReady).findFirst();
+    }
+}
