@@ -1,0 +1,4 @@
+package io.maas.registry.domain;
+
+/** Where a routing change came from: the declared document (Helm/ConfigMap/file) or an API call. */
+public enum RoutingSource { DECLARED, RUNTIME }
