@@ -1,0 +1,621 @@
+// Checks for the MaaS Helm chart, the plain manifests in k8s/ and the Dockerfiles.
+// Run through helm/tests/run.sh, which installs helm/kubectl and node_modules and sets
+// HELM and KUBECTL. Prints `helm: N passed, M failed` last and exits non-zero on a failure.
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname, basename } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseAllDocuments, parse as parseYaml } from "yaml";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = join(here, "..", "..");
+const chart = join(repo, "helm", "maas");
+const profiles = join(repo, "helm", "values");
+const testValues = join(here, "values");
+const HELM = process.env.HELM;
+const KUBECTL = process.env.KUBECTL;
+if (!HELM || !KUBECTL) throw new Error("HELM and KUBECTL must be set (use helm/tests/run.sh)");
+
+const work = mkdtempSync(join(tmpdir(), "maas-helm-"));
+const helmEnv = {
+  ...process.env,
+  HELM_CONFIG_HOME: join(work, "helm-config"),
+  HELM_CACHE_HOME: join(work, "helm-cache"),
+  HELM_DATA_HOME: join(work, "helm-data"),
+};
+
+let passed = 0;
+let failed = 0;
+const verbose = process.env.VERBOSE === "1";
+
+/** One named check: passes unless fn throws. */
+function check(name, fn) {
+  try {
+    fn();
+    passed++;
+    if (verbose) console.log(`ok    ${name}`);
+  } catch (e) {
+    failed++;
+    console.log(`FAIL  ${name}\n      ${String(e && e.message ? e.message : e).split("\n").join("\n      ")}`);
+  }
+}
+function assert(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+function eq(actual, expected, what) {
+  const a = JSON.stringify(actual);
+  const b = JSON.stringify(expected);
+  if (a !== b) throw new Error(`${what}: expected ${b}, got ${a}`);
+}
+
+function run(cmd, args, opts = {}) {
+  return spawnSync(cmd, args, { encoding: "utf8", env: helmEnv, maxBuffer: 64 << 20, ...opts });
+}
+
+// ---------------------------------------------------------------------------------------
+// Rendering
+function valueArgs(files = [], sets = []) {
+  return [...files.flatMap((f) => ["-f", f]), ...sets.flatMap((s) => ["--set", s])];
+}
+function template(files = [], sets = [], extra = []) {
+  const r = run(HELM, ["template", "maas", chart, "--namespace", "maas", ...valueArgs(files, sets), ...extra]);
+  if (r.status !== 0) throw new Error(`helm template failed: ${r.stderr}`);
+  return r.stdout;
+}
+function docs(text) {
+  return parseAllDocuments(text)
+    .map((d) => {
+      if (d.errors.length) throw new Error(`YAML: ${d.errors[0].message}`);
+      return d.toJS();
+    })
+    .filter((d) => d && typeof d === "object");
+}
+class Render {
+  constructor(name, files = [], sets = []) {
+    this.name = name;
+    this.text = template(files, sets);
+    this.objs = docs(this.text);
+  }
+  all(kind) {
+    return this.objs.filter((o) => o.kind === kind);
+  }
+  get(kind, name) {
+    const o = this.objs.find((x) => x.kind === kind && x.metadata.name === name);
+    if (!o) throw new Error(`${this.name}: no ${kind}/${name}; have ${this.objs.map((x) => `${x.kind}/${x.metadata.name}`).join(", ")}`);
+    return o;
+  }
+  has(kind, name) {
+    return this.objs.some((x) => x.kind === kind && x.metadata.name === name);
+  }
+  inference() {
+    return this.all("Deployment").filter((d) => d.metadata.labels["app.kubernetes.io/component"] === "inference");
+  }
+  routing() {
+    return parseYaml(this.get("ConfigMap", "maas-routing").data["routing.yaml"]);
+  }
+  podSpecs() {
+    return [
+      ...["Deployment", "StatefulSet", "DaemonSet", "Job"].flatMap((k) => this.all(k).map((d) => [`${k}/${d.metadata.name}`, d.spec.template.spec])),
+      ...this.all("Pod").map((p) => [`Pod/${p.metadata.name}`, p.spec]),
+    ];
+  }
+}
+const container = (dep, name) => {
+  const c = [...dep.spec.template.spec.containers, ...(dep.spec.template.spec.initContainers || [])].find((x) => x.name === name);
+  if (!c) throw new Error(`${dep.metadata.name}: no container ${name}`);
+  return c;
+};
+const envOf = (c) => Object.fromEntries((c.env || []).map((e) => [e.name, e.value !== undefined ? e.value : e.valueFrom]));
+const matches = (selector, labels) => Object.entries(selector).every(([k, v]) => labels && labels[k] === v);
+const hasGpuBits = (spec) =>
+  JSON.stringify(spec).includes("nvidia") || spec.runtimeClassName !== undefined ||
+  spec.containers.some((c) => envOf(c).MAAS_DEVICE === "cuda" || (c.image || "").includes("gpu"));
+
+// ---------------------------------------------------------------------------------------
+// Kubernetes schema validation with kubernetes-models
+const modelCache = new Map();
+async function modelClass(apiVersion, kind) {
+  const key = `${apiVersion}/${kind}`;
+  if (modelCache.has(key)) return modelCache.get(key);
+  const [group, version] = apiVersion.includes("/") ? apiVersion.split("/") : ["", apiVersion];
+  const mod = group === "monitoring.coreos.com"
+    ? `@kubernetes-models/prometheus-operator/${group}/${version}/${kind}`
+    : group === "" ? `kubernetes-models/${version}/${kind}` : `kubernetes-models/${group}/${version}/${kind}`;
+  const cls = (await import(mod))[kind];
+  modelCache.set(key, cls);
+  return cls;
+}
+async function validateAll(render) {
+  for (const o of render.objs) {
+    let cls;
+    try {
+      cls = await modelClass(o.apiVersion, o.kind);
+    } catch (e) {
+      check(`${render.name}: ${o.kind}/${o.metadata?.name} has a known schema`, () => {
+        throw new Error(`no kubernetes-models class for ${o.apiVersion} ${o.kind}`);
+      });
+      continue;
+    }
+    check(`${render.name}: ${o.kind}/${o.metadata.name} validates against the Kubernetes schema`, () => new cls(o).validate());
+  }
+}
+
+// Checks that hold for every render.
+function commonChecks(r) {
+  check(`${r.name}: Deployment selectors match their pod templates; revisionHistoryLimit kept`, () => {
+    for (const d of r.all("Deployment")) {
+      assert(matches(d.spec.selector.matchLabels, d.spec.template.metadata.labels), `${d.metadata.name}: selector does not match template labels`);
+      assert(d.spec.revisionHistoryLimit >= 1, `${d.metadata.name}: no revisionHistoryLimit`);
+    }
+  });
+  check(`${r.name}: every Service selects the pods of exactly one Deployment`, () => {
+    for (const s of r.all("Service")) {
+      const hits = r.all("Deployment").filter((d) => matches(s.spec.selector, d.spec.template.metadata.labels));
+      eq(hits.length, 1, `Service ${s.metadata.name} matching Deployments`);
+      for (const p of s.spec.ports) {
+        const c = hits[0].spec.template.spec.containers[0];
+        assert(c.ports.some((cp) => cp.name === p.targetPort), `Service ${s.metadata.name}: targetPort ${p.targetPort} not a container port`);
+      }
+      eq(s.spec.ports.map((p) => p.name), ["grpc", "http"], `Service ${s.metadata.name} port names`);
+    }
+  });
+  check(`${r.name}: every pod is non-root with a read-only root filesystem and no capabilities`, () => {
+    for (const [name, spec] of r.podSpecs()) {
+      eq(spec.securityContext?.runAsNonRoot, true, `${name} runAsNonRoot`);
+      for (const c of [...spec.containers, ...(spec.initContainers || [])]) {
+        eq(c.securityContext?.readOnlyRootFilesystem, true, `${name}/${c.name} readOnlyRootFilesystem`);
+        eq(c.securityContext?.allowPrivilegeEscalation, false, `${name}/${c.name} allowPrivilegeEscalation`);
+        eq(c.securityContext?.capabilities?.drop, ["ALL"], `${name}/${c.name} capabilities.drop`);
+        assert(c.resources?.requests && c.resources?.limits?.memory, `${name}/${c.name}: requests and a memory limit`);
+      }
+    }
+  });
+  check(`${r.name}: JVM pods mount a writable /tmp emptyDir and probe over gRPC`, () => {
+    for (const d of r.all("Deployment")) {
+      const spec = d.spec.template.spec;
+      const c = spec.containers[0];
+      const tmp = (c.volumeMounts || []).find((m) => m.mountPath === "/tmp");
+      assert(tmp && !tmp.readOnly, `${d.metadata.name}: no writable /tmp mount`);
+      assert(spec.volumes.find((v) => v.name === tmp.name).emptyDir, `${d.metadata.name}: /tmp is not an emptyDir`);
+      const grpcPort = c.ports.find((p) => p.name === "grpc").containerPort;
+      eq(c.readinessProbe?.grpc?.port, grpcPort, `${d.metadata.name} readinessProbe.grpc.port`);
+      assert(c.livenessProbe && c.startupProbe, `${d.metadata.name}: liveness and startup probes`);
+      assert("JAVA_OPTS" in envOf(c), `${d.metadata.name}: JAVA_OPTS`);
+    }
+  });
+  check(`${r.name}: RBAC is namespaced and least-privilege (router: endpointslices; registry: its ConfigMap)`, () => {
+    assert(!r.all("ClusterRole").length && !r.all("ClusterRoleBinding").length, "cluster-wide RBAC rendered");
+    eq(r.get("Role", "maas-router").rules, [{ apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["get", "list", "watch"] }], "router Role rules");
+    eq(r.get("Role", "maas-registry").rules, [{ apiGroups: [""], resources: ["configmaps"], resourceNames: ["maas-routing"], verbs: ["get", "list", "watch"] }], "registry Role rules");
+    for (const rb of r.all("RoleBinding")) {
+      eq(rb.subjects.map((s) => s.name), [rb.roleRef.name], `RoleBinding ${rb.metadata.name} subjects`);
+      const dep = r.get("Deployment", rb.roleRef.name);
+      eq(dep.spec.template.spec.serviceAccountName, rb.subjects[0].name, `${dep.metadata.name} serviceAccountName`);
+      assert(r.has("ServiceAccount", rb.subjects[0].name), `no ServiceAccount ${rb.subjects[0].name}`);
+    }
+    for (const d of r.inference()) {
+      eq(d.spec.template.spec.automountServiceAccountToken, false, `${d.metadata.name} automountServiceAccountToken`);
+    }
+  });
+  check(`${r.name}: inference pods and Services carry component/model/version/track labels`, () => {
+    for (const d of r.inference()) {
+      const l = d.spec.template.metadata.labels;
+      const svc = r.get("Service", d.metadata.name);
+      for (const k of ["app.kubernetes.io/component", "maas.io/model", "maas.io/version", "maas.io/track"]) {
+        assert(l[k], `${d.metadata.name}: pod label ${k}`);
+        eq(svc.metadata.labels[k], l[k], `Service ${svc.metadata.name} label ${k}`);
+        eq(svc.spec.selector[k] ?? l[k], l[k], `Service ${svc.metadata.name} selector ${k}`);
+      }
+      eq(svc.spec.selector["maas.io/version"], l["maas.io/version"], `Service ${svc.metadata.name} selects its version`);
+      eq(svc.spec.type, "ClusterIP", `Service ${svc.metadata.name} type`);
+      assert(["stable", "canary"].includes(l["maas.io/track"]), `${d.metadata.name}: track ${l["maas.io/track"]}`);
+      eq(d.metadata.name, `maas-${l["maas.io/model"]}-${l["maas.io/track"]}`, "inference Deployment name");
+      const c = container(d, "inference");
+      const env = envOf(c);
+      eq([env.MAAS_GRPC_PORT, env.MAAS_HTTP_PORT], ["8001", "8000"], `${d.metadata.name} ports env`);
+      const repoMount = c.volumeMounts.find((m) => m.mountPath === env.MAAS_MODEL_REPOSITORY);
+      assert(repoMount, `${d.metadata.name}: MAAS_MODEL_REPOSITORY ${env.MAAS_MODEL_REPOSITORY} is not a mount`);
+      const init = container(d, "fetch-model");
+      assert(init.volumeMounts.some((m) => m.name === repoMount.name), `${d.metadata.name}: init container does not fill the repository`);
+      const script = init.command.join(" ");
+      assert(script.includes(`/models/${l["maas.io/model"]}`) && script.includes(`"$src/${l["maas.io/version"]}"`), `${d.metadata.name}: init container copies the wrong model version`);
+    }
+  });
+  check(`${r.name}: routing ConfigMap declares every model's split, matching the Deployments`, () => {
+    const routing = r.routing();
+    const byModel = Object.fromEntries(routing.models.map((m) => [m.name, m]));
+    for (const d of r.inference()) {
+      const l = d.metadata.labels;
+      const m = byModel[l["maas.io/model"]];
+      assert(m, `model ${l["maas.io/model"]} missing from routing.yaml`);
+      eq(m[l["maas.io/track"]], l["maas.io/version"], `routing ${m.name}.${l["maas.io/track"]}`);
+    }
+    for (const m of routing.models) {
+      eq(typeof m.stable, "string", `routing ${m.name}.stable type`);
+      assert(Number.isInteger(m.weight) && m.weight >= 0 && m.weight <= 100, `routing ${m.name}.weight ${m.weight}`);
+      if (m.canary === undefined) eq(m.weight, 0, `routing ${m.name}.weight without canary`);
+      eq(Object.keys(m).filter((k) => !["name", "stable", "canary", "weight"].includes(k)), [], `routing ${m.name} keys`);
+      eq(r.has("Deployment", `maas-${m.name}-canary`), m.canary !== undefined, `canary Deployment of ${m.name} exists`);
+    }
+  });
+  check(`${r.name}: registry and router are wired together`, () => {
+    const reg = r.get("Deployment", "maas-registry");
+    const regEnv = envOf(container(reg, "registry"));
+    eq(regEnv.MAAS_ROUTING_CONFIGMAP, "maas-routing", "MAAS_ROUTING_CONFIGMAP");
+    eq([regEnv.MAAS_GRPC_PORT, regEnv.MAAS_HTTP_PORT], ["9001", "9000"], "registry ports env");
+    const c = container(reg, "registry");
+    const tokens = regEnv.MAAS_REGISTRY_TOKENS_FILE;
+    const mount = c.volumeMounts.find((m) => tokens.startsWith(m.mountPath + "/"));
+    assert(mount && mount.readOnly, `tokens file ${tokens} is not on a read-only mount`);
+    const vol = reg.spec.template.spec.volumes.find((v) => v.name === mount.name);
+    assert(vol.secret, "tokens file is not from a Secret");
+    const router = envOf(container(r.get("Deployment", "maas-router"), "router"));
+    const regSvc = r.get("Service", "maas-registry");
+    eq(router.MAAS_REGISTRY_ADDRESS, `maas-registry:${regSvc.spec.ports.find((p) => p.name === "grpc").port}`, "MAAS_REGISTRY_ADDRESS");
+    eq(router.MAAS_REGISTRY_TOKEN.secretKeyRef.name, vol.secret.secretName, "router token Secret");
+    eq(router.MAAS_ENDPOINTS_SOURCE, "kubernetes", "MAAS_ENDPOINTS_SOURCE");
+    for (const k of ["MAAS_CANARY_MAX_ERROR_RATE_DELTA", "MAAS_CANARY_MAX_P99_MS", "MAAS_CANARY_WINDOW_SECONDS", "MAAS_ENDPOINTS_NAMESPACE"]) assert(router[k] !== undefined, `router env ${k}`);
+  });
+  check(`${r.name}: PodDisruptionBudgets cover the router and every inference Deployment`, () => {
+    for (const d of [r.get("Deployment", "maas-router"), ...r.inference()]) {
+      const pdbs = r.all("PodDisruptionBudget").filter((p) => matches(p.spec.selector.matchLabels, d.spec.template.metadata.labels));
+      eq(pdbs.length, 1, `PDBs for ${d.metadata.name}`);
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+async function main() {
+  // Lint
+  for (const [name, files] of [["defaults", []], ...["cpu", "gpu", "canary", "promoted"].map((p) => [p, [join(profiles, `${p}.yaml`)]]),
+    ["features", [join(testValues, "features.yaml")]], ["postgres", [join(testValues, "postgres.yaml")]]]) {
+    check(`helm lint --strict (${name})`, () => {
+      const r = run(HELM, ["lint", "--strict", chart, ...valueArgs(files)]);
+      assert(r.status === 0, r.stdout + r.stderr);
+    });
+  }
+
+  const P = (p) => join(profiles, `${p}.yaml`);
+  const renders = {};
+  const scenarios = {
+    defaults: [[], []],
+    cpu: [[P("cpu")], []],
+    gpu: [[P("gpu")], []],
+    canary: [[P("canary")], []],
+    "canary-25": [[P("canary")], ["models[0].canary.weight=25"]],
+    "canary-removed": [[P("canary")], ["models[0].canary=null"]],
+    promoted: [[P("promoted")], []],
+    features: [[join(testValues, "features.yaml")], []],
+    postgres: [[join(testValues, "postgres.yaml")], []],
+    "h2-ephemeral": [[], ["registry.db.h2.persistence.enabled=false"]],
+    hostpath: [[P("canary")], ["modelSource.type=hostPath", "modelSource.hostPath.path=/srv/models"]],
+  };
+  for (const [name, [files, sets]] of Object.entries(scenarios)) {
+    check(`helm template renders (${name})`, () => {
+      renders[name] = new Render(name, files, sets);
+    });
+  }
+  for (const r of Object.values(renders)) {
+    await validateAll(r);
+    commonChecks(r);
+  }
+  const R = (n) => {
+    if (!renders[n]) throw new Error(`render ${n} failed`);
+    return renders[n];
+  };
+
+  // CPU profile
+  check("cpu: router, registry and one stable inference Deployment; no canary", () => {
+    eq(R("cpu").all("Deployment").map((d) => d.metadata.name).sort(), ["maas-minilm-stable", "maas-registry", "maas-router"], "Deployments");
+  });
+  check("cpu: no GPU bits anywhere (selector, toleration, limit, runtimeClass, image, MAAS_DEVICE)", () => {
+    assert(!R("cpu").text.includes("nvidia"), "the CPU render mentions nvidia");
+    for (const [name, spec] of R("cpu").podSpecs()) assert(!hasGpuBits(spec), `${name} has GPU settings`);
+    const c = container(R("cpu").get("Deployment", "maas-minilm-stable"), "inference");
+    eq(envOf(c).MAAS_DEVICE, "cpu", "MAAS_DEVICE");
+    eq(c.image, "maas/inference-service:0.1.0", "image");
+  });
+  check("cpu: defaults render the same workloads as the cpu profile", () => {
+    eq(R("defaults").all("Deployment").map((d) => d.metadata.name).sort(), R("cpu").all("Deployment").map((d) => d.metadata.name).sort(), "Deployments");
+    assert(!R("defaults").text.includes("nvidia"), "defaults mention nvidia");
+  });
+
+  // GPU profile
+  check("gpu: inference pods carry node selector, tolerations, GPU limit, runtimeClass, GPU image, cuda", () => {
+    const d = R("gpu").get("Deployment", "maas-minilm-stable");
+    const spec = d.spec.template.spec;
+    eq(spec.nodeSelector, { "nvidia.com/gpu.present": "true" }, "nodeSelector");
+    assert(spec.tolerations.some((t) => t.key === "nvidia.com/gpu" && t.effect === "NoSchedule" && t.operator === "Exists"), "nvidia.com/gpu NoSchedule toleration");
+    eq(spec.runtimeClassName, "nvidia", "runtimeClassName");
+    const c = container(d, "inference");
+    eq(c.resources.limits["nvidia.com/gpu"], "1", "nvidia.com/gpu limit");
+    eq(c.image, "maas/inference-service-gpu:0.1.0", "image");
+    eq(envOf(c).MAAS_DEVICE, "cuda", "MAAS_DEVICE");
+  });
+  check("gpu: router and registry stay off GPU nodes", () => {
+    for (const n of ["maas-router", "maas-registry"]) assert(!hasGpuBits(R("gpu").get("Deployment", n).spec.template.spec), `${n} has GPU settings`);
+  });
+
+  // Canary at 10%
+  check("canary: stable v1 and canary v2 Deployments and Services", () => {
+    const s = R("canary").get("Deployment", "maas-minilm-stable");
+    const c = R("canary").get("Deployment", "maas-minilm-canary");
+    eq([s.spec.template.metadata.labels["maas.io/version"], s.spec.template.metadata.labels["maas.io/track"]], ["1", "stable"], "stable labels");
+    eq([c.spec.template.metadata.labels["maas.io/version"], c.spec.template.metadata.labels["maas.io/track"]], ["2", "canary"], "canary labels");
+    eq([s.spec.replicas, c.spec.replicas], [2, 1], "replicas");
+    eq(R("canary").get("Service", "maas-minilm-canary").metadata.labels["maas.io/version"], "2", "canary Service version label");
+  });
+  check("canary: routing ConfigMap holds the declared 90/10 split", () => {
+    eq(R("canary").routing(), { models: [{ name: "minilm", stable: "1", canary: "2", weight: 10 }] }, "routing.yaml");
+  });
+  check("canary: `--set models[0].canary.weight=25` moves the split and touches nothing else", () => {
+    eq(R("canary-25").routing(), { models: [{ name: "minilm", stable: "1", canary: "2", weight: 25 }] }, "routing.yaml");
+    // Everything but the routing ConfigMap is identical: no pod restarts. (The auth Secret's
+    // random tokens and the registry's checksum of them differ between any two `helm template`s.)
+    const skip = new Set(["ConfigMap/maas-routing", "Secret/maas-auth", "Deployment/maas-registry"]);
+    const strip = (r) => r.objs.filter((o) => !skip.has(`${o.kind}/${o.metadata.name}`));
+    eq(strip(R("canary-25")), strip(R("canary")), "all other resources");
+  });
+  check("canary: removing the canary (canary=null) drops its Deployment, Service and PDB", () => {
+    for (const k of ["Deployment", "Service", "PodDisruptionBudget"]) assert(!R("canary-removed").has(k, "maas-minilm-canary"), `${k} still rendered`);
+    eq(R("canary-removed").routing(), { models: [{ name: "minilm", stable: "1", weight: 0 }] }, "routing.yaml");
+  });
+  check("promoted: v2 is stable in the same Deployment (rollout, undoable); no canary", () => {
+    const d = R("promoted").get("Deployment", "maas-minilm-stable");
+    eq(d.spec.template.metadata.labels["maas.io/version"], "2", "stable version");
+    eq(d.spec.selector, R("canary").get("Deployment", "maas-minilm-stable").spec.selector, "immutable selector unchanged");
+    assert(!R("promoted").has("Deployment", "maas-minilm-canary"), "canary Deployment rendered");
+    eq(R("promoted").routing(), { models: [{ name: "minilm", stable: "2", weight: 0 }] }, "routing.yaml");
+  });
+  check("hostPath: the init container copies from a read-only hostPath volume", () => {
+    const d = R("hostpath").get("Deployment", "maas-minilm-canary");
+    const v = d.spec.template.spec.volumes.find((x) => x.hostPath);
+    eq(v.hostPath.path, "/srv/models", "hostPath");
+    assert(container(d, "fetch-model").volumeMounts.find((m) => m.name === v.name).readOnly, "source not read-only");
+  });
+
+  // Registry storage
+  check("h2: one registry replica, Recreate, data dir on the chart's PVC", () => {
+    const d = R("cpu").get("Deployment", "maas-registry");
+    eq([d.spec.replicas, d.spec.strategy.type], [1, "Recreate"], "replicas/strategy");
+    const c = container(d, "registry");
+    const env = envOf(c);
+    eq(env.MAAS_REGISTRY_DB_KIND, "h2", "MAAS_REGISTRY_DB_KIND");
+    const m = c.volumeMounts.find((x) => x.mountPath === env.MAAS_REGISTRY_DATA_DIR);
+    assert(m, "data dir not mounted");
+    eq(d.spec.template.spec.volumes.find((v) => v.name === m.name).persistentVolumeClaim.claimName, "maas-registry-data", "claim");
+    assert(R("cpu").has("PersistentVolumeClaim", "maas-registry-data"), "no PVC");
+  });
+  check("h2 without persistence: emptyDir, no PVC", () => {
+    assert(!R("h2-ephemeral").has("PersistentVolumeClaim", "maas-registry-data"), "PVC rendered");
+    const d = R("h2-ephemeral").get("Deployment", "maas-registry");
+    assert(d.spec.template.spec.volumes.find((v) => v.name === "data").emptyDir, "no emptyDir");
+  });
+  check("postgresql: URL/user env, password from the existing Secret, rolling replicas, no PVC", () => {
+    const d = R("postgres").get("Deployment", "maas-registry");
+    const env = envOf(container(d, "registry"));
+    eq([env.MAAS_REGISTRY_DB_KIND, env.MAAS_REGISTRY_DB_URL, env.MAAS_REGISTRY_DB_USER], ["postgresql", "jdbc:postgresql://postgres.db.svc:5432/maas", "maas_registry"], "db env");
+    eq(env.MAAS_REGISTRY_DB_PASSWORD, { secretKeyRef: { name: "maas-pg", key: "pg-password" } }, "password");
+    eq([d.spec.replicas, d.spec.strategy.type], [2, "RollingUpdate"], "replicas/strategy");
+    assert(!R("postgres").all("PersistentVolumeClaim").length && !R("postgres").has("Secret", "maas-registry-db"), "PVC or db Secret rendered");
+    assert(!("MAAS_REGISTRY_DATA_DIR" in env), "MAAS_REGISTRY_DATA_DIR set");
+  });
+  check("postgresql with a password: the chart creates the Secret", () => {
+    const r = new Render("pg-password", [], ["registry.db.kind=postgresql", "registry.db.postgresql.url=jdbc:postgresql://pg:5432/maas", "registry.db.postgresql.password=s3cret"]);
+    eq(r.get("Secret", "maas-registry-db").stringData, { password: "s3cret" }, "Secret data");
+  });
+
+  // Auth
+  check("auth: chart-created tokens file has router (writer) and admin lines plus extras", () => {
+    const s = R("features").get("Secret", "maas-auth").stringData;
+    const lines = s.tokens.trim().split("\n");
+    eq(lines.map((l) => l.split(":").slice(0, 2).join(":")), ["router:writer", "admin:admin", "ci:reader"], "subjects and roles");
+    eq(lines[0].split(":")[2], s["router-token"], "router token matches its tokens-file line");
+    assert(s["router-token"].length >= 32, "router token too short");
+  });
+
+  // Optional features
+  check("features: ServiceMonitor scrapes /metrics on the http port of all components", () => {
+    const sm = R("features").get("ServiceMonitor", "maas");
+    eq(sm.spec.endpoints.map((e) => [e.port, e.path]), [["http", "/metrics"]], "endpoints");
+    eq(sm.metadata.labels.release, "prometheus", "extra label");
+    const svcs = R("features").all("Service").filter((s) => matches(sm.spec.selector.matchLabels, s.metadata.labels) && sm.spec.selector.matchExpressions[0].values.includes(s.metadata.labels["app.kubernetes.io/component"]));
+    eq(svcs.length, R("features").all("Service").length, "Services selected");
+    assert(!R("cpu").all("ServiceMonitor").length, "ServiceMonitor rendered when disabled");
+  });
+  check("features: NetworkPolicies isolate inference and registry pods to the router", () => {
+    const r = R("features");
+    const routerLabels = r.get("Deployment", "maas-router").spec.template.metadata.labels;
+    for (const n of ["maas-inference", "maas-registry"]) {
+      const np = r.get("NetworkPolicy", n);
+      assert(np.spec.ingress[0].from.some((p) => p.podSelector && matches(p.podSelector.matchLabels, routerLabels)), `${n}: router not allowed`);
+      eq(np.spec.ingress.at(-1).from[0].namespaceSelector.matchLabels, { "kubernetes.io/metadata.name": "monitoring" }, `${n}: metrics clients`);
+    }
+    const inf = r.get("NetworkPolicy", "maas-inference");
+    for (const d of r.inference()) assert(matches(inf.spec.podSelector.matchLabels, d.spec.template.metadata.labels), `${d.metadata.name} not covered`);
+    const testPod = r.all("Pod")[0];
+    assert(r.get("NetworkPolicy", "maas-router").spec.ingress[0].from.some((p) => p.podSelector && matches(p.podSelector.matchLabels, testPod.metadata.labels)), "helm test Pod cannot reach the router");
+    assert(!R("cpu").all("NetworkPolicy").length, "NetworkPolicy rendered when disabled");
+  });
+  check("features: HPAs replace fixed replicas (inference per track, router)", () => {
+    const r = R("features");
+    for (const d of [...r.inference(), r.get("Deployment", "maas-router")]) {
+      assert(d.spec.replicas === undefined, `${d.metadata.name} still sets replicas`);
+      const hpa = r.get("HorizontalPodAutoscaler", d.metadata.name);
+      eq(hpa.spec.scaleTargetRef, { apiVersion: "apps/v1", kind: "Deployment", name: d.metadata.name }, "scaleTargetRef");
+    }
+    eq(r.get("HorizontalPodAutoscaler", "maas-minilm-stable").spec.minReplicas, 3, "minReplicas from the track");
+    assert(!R("cpu").all("HorizontalPodAutoscaler").length, "HPA rendered when disabled");
+  });
+  check("features: per-model GPU override pins only that model", () => {
+    const r = R("features");
+    assert(hasGpuBits(r.get("Deployment", "maas-tiny-stable").spec.template.spec), "tiny not on GPU");
+    for (const n of ["maas-minilm-stable", "maas-minilm-canary"]) assert(!hasGpuBits(r.get("Deployment", n).spec.template.spec), `${n} has GPU settings`);
+    const off = new Render("gpu-opt-out", [P("gpu")], ["models[0].gpu.enabled=false"]);
+    assert(!hasGpuBits(off.get("Deployment", "maas-minilm-stable").spec.template.spec), "models[].gpu.enabled=false ignored");
+  });
+  check("features: PVC model source, pull secrets, common labels, extra env, router limits", () => {
+    const r = R("features");
+    const d = r.get("Deployment", "maas-minilm-canary");
+    const v = d.spec.template.spec.volumes.find((x) => x.persistentVolumeClaim);
+    eq([v.persistentVolumeClaim.claimName, v.persistentVolumeClaim.readOnly], ["model-store", true], "model PVC");
+    eq(container(d, "fetch-model").volumeMounts.find((m) => m.name === v.name).subPath, "repository", "subPath");
+    for (const [n, spec] of r.podSpecs()) eq(spec.imagePullSecrets, [{ name: "regcred" }], `${n} imagePullSecrets`);
+    for (const o of r.objs) eq(o.metadata.labels?.team, "ml-platform", `${o.kind}/${o.metadata.name} commonLabels`);
+    eq(envOf(container(d, "inference")).MAAS_LOG_LEVEL, "DEBUG", "extra env");
+    const re = envOf(container(r.get("Deployment", "maas-router"), "router"));
+    eq([re.MAAS_CANARY_MAX_ERROR_RATE_DELTA, re.MAAS_CANARY_MAX_P99_MS, re.MAAS_CANARY_WINDOW_SECONDS, re.MAAS_ENDPOINTS_NAMESPACE], ["0.02", "250", "30", "serving"], "router canary env");
+    eq(container(d, "inference").resources.requests.cpu, "1", "canary inherits default resources");
+    eq(container(r.get("Deployment", "maas-minilm-stable"), "inference").resources, { limits: { memory: "2Gi" }, requests: { cpu: "2", memory: "1Gi" } }, "per-track resources merged over defaults");
+  });
+
+  // helm test hook
+  check("helm test: hook Pod sends one ModelInfer for the first model through the router", () => {
+    const pod = R("cpu").all("Pod")[0];
+    eq(pod.metadata.annotations["helm.sh/hook"], "test", "hook");
+    const args = pod.spec.containers[0].args;
+    eq(args.slice(-2), ["maas-router:8001", "inference.GRPCInferenceService/ModelInfer"], "target");
+    const req = JSON.parse(args[args.indexOf("-d") + 1]);
+    eq(req.model_name, "minilm", "model_name");
+    eq(req.inputs.map((i) => i.name), ["input_ids", "attention_mask", "token_type_ids"], "inputs");
+    const cm = R("cpu").get("ConfigMap", pod.spec.volumes[0].configMap.name);
+    assert(cm.data[args[args.indexOf("-proto") + 1]], "proto file missing from the ConfigMap");
+    eq(R("features").all("Pod")[0].spec.containers[0].args.find((a) => a.startsWith("{")) && JSON.parse(R("features").all("Pod")[0].spec.containers[0].args.find((a) => a.startsWith("{"))).model_name, "tiny", "tests.model");
+    assert(!new Render("no-tests", [], ["tests.enabled=false"]).all("Pod").length, "tests.enabled=false still renders the Pod");
+  });
+  check("helm test: the chart's .proto copies match proto/src/main/proto (run k8s/generate.sh)", () => {
+    const src = join(repo, "proto", "src", "main", "proto");
+    const dst = join(chart, "files", "proto");
+    const names = (d) => readdirSync(d).filter((f) => f.endsWith(".proto")).sort();
+    eq(names(dst), names(src), "proto files");
+    for (const f of names(src)) assert(readFileSync(join(src, f), "utf8") === readFileSync(join(dst, f), "utf8"), `${f} differs`);
+  });
+
+  // Schema refuses bad values
+  // Each bad input must fail with the expected message (not just any error).
+  const yamlModels = (m) => `models:\n${m}`;
+  const bad = [
+    ["canary weight 150", { file: P("canary"), sets: ["models[0].canary.weight=150"], expect: "/models/0/canary/weight': maximum: got 150, want 100" }],
+    ["canary weight -1", { file: P("canary"), sets: ["models[0].canary.weight=-1"], expect: "minimum: got -1, want 0" }],
+    ["canary weight not a number", { file: P("canary"), sets: ["models[0].canary.weight=lots"], expect: "/models/0/canary/weight': got string, want integer" }],
+    ["unknown track key (models[0].shadow)", { file: P("canary"), sets: ["models[0].shadow.version=3", "models[0].shadow.weight=5"], expect: "additional properties 'shadow' not allowed" }],
+    ["unknown key in a track", { file: P("canary"), sets: ["models[0].canary.wieght=5"], expect: "additional properties 'wieght' not allowed" }],
+    ["canary without a version", { yaml: yamlModels('  - name: minilm\n    stable: {version: "1"}\n    canary: {weight: 10}\n'), expect: "/models/0/canary': missing property 'version'" }],
+    ["canary without a weight", { yaml: yamlModels('  - name: minilm\n    stable: {version: "1"}\n    canary: {version: "2"}\n'), expect: "/models/0/canary': missing property 'weight'" }],
+    ["stable without a version", { yaml: yamlModels("  - name: minilm\n    stable: {replicas: 2}\n"), expect: "/models/0/stable': missing property 'version'" }],
+    ["model without a stable track", { yaml: yamlModels('  - name: minilm\n    canary: {version: "2", weight: 10}\n'), expect: "/models/0': missing property 'stable'" }],
+    ["version that is not a number", { file: P("cpu"), sets: ["models[0].stable.version=latest"], expect: "'latest' does not match pattern" }],
+    ["model name with capitals", { file: P("cpu"), sets: ["models[0].name=MiniLM"], expect: "'MiniLM' does not match pattern" }],
+    ["no models", { yaml: "models: []\n", expect: "/models': minItems: got 0, want 1" }],
+    ["duplicate model", { yaml: yamlModels('  - name: minilm\n    stable: {version: "1"}\n  - name: minilm\n    stable: {version: "2"}\n'), expect: 'the name "minilm" appears twice' }],
+    ["unknown top-level key", { file: P("cpu"), sets: ["modle.name=x"], expect: "additional properties 'modle' not allowed" }],
+    ["unknown model source", { file: P("cpu"), sets: ["modelSource.type=s3"], expect: "/modelSource/type': value must be one of" }],
+    ["pvc source without a claim", { file: P("cpu"), sets: ["modelSource.type=pvc"], expect: "modelSource.pvc.claimName is required" }],
+    ["unknown registry store", { file: P("cpu"), sets: ["registry.db.kind=mysql"], expect: "/registry/db/kind': value must be one of" }],
+    ["postgresql without a URL", { file: P("cpu"), sets: ["registry.db.kind=postgresql", "registry.db.postgresql.password=x"], expect: "registry.db.postgresql.url is required" }],
+    ["postgresql without password or Secret", { file: P("cpu"), sets: ["registry.db.kind=postgresql", "registry.db.postgresql.url=jdbc:postgresql://pg/maas"], expect: "registry.db.postgresql.password or registry.db.postgresql.existingSecret is required" }],
+    ["GPU count 0", { file: P("gpu"), sets: ["gpu.count=0"], expect: "/gpu/count': minimum: got 0, want 1" }],
+    ["bad token line", { file: P("cpu"), sets: ["auth.extraTokens[0]=alice:root:x"], expect: "'alice:root:x' does not match pattern" }],
+    ["tests.model not a model", { file: P("cpu"), sets: ["tests.model=nope"], expect: 'tests.model "nope" is not one of models[].name' }],
+    // Helm replaces a list given by --set unless a values file supplies it: the runbook always passes -f.
+    ["runbook weight --set without the values file (list replaced)", { sets: ["models[0].canary.weight=25"], expect: "/models/0': missing properties 'name', 'stable'" }],
+  ];
+  for (const [name, c] of bad) {
+    check(`schema refuses: ${name}`, () => {
+      const files = c.file ? [c.file] : [];
+      if (c.yaml) {
+        const f = join(work, `bad-${name.replace(/\W+/g, "-")}.yaml`);
+        writeFileSync(f, c.yaml);
+        files.push(f);
+      }
+      const r = run(HELM, ["template", "maas", chart, ...valueArgs(files, c.sets || [])]);
+      assert(r.status !== 0, "rendered without error");
+      assert(r.stderr.includes(c.expect), `expected "${c.expect}" in:\n${r.stderr}`);
+    });
+  }
+  check("schema accepts integer versions and weights as --set gives them", () => {
+    const r = new Render("int-versions", [P("canary")], ["models[0].stable.version=3", "models[0].canary.version=4", "models[0].canary.weight=0"]);
+    eq(r.routing(), { models: [{ name: "minilm", stable: "3", canary: "4", weight: 0 }] }, "routing.yaml");
+  });
+
+  // Plain manifests in k8s/
+  check("k8s/: committed plain manifests are up to date with the chart (k8s/generate.sh)", () => {
+    const out = join(work, "k8s");
+    const g = run(join(repo, "k8s", "generate.sh"), ["--out", out], { env: { ...helmEnv, HELM } });
+    assert(g.status === 0, g.stderr);
+    for (const p of ["cpu", "gpu"]) {
+      eq(readdirSync(join(repo, "k8s", p)).sort(), readdirSync(join(out, p)).sort(), `files in k8s/${p}`);
+      for (const f of readdirSync(join(out, p))) {
+        const committed = join(repo, "k8s", p, f);
+        assert(existsSync(committed), `k8s/${p}/${f} is missing: run k8s/generate.sh`);
+        assert(readFileSync(committed, "utf8") === readFileSync(join(out, p, f), "utf8"), `k8s/${p}/${f} is stale: run k8s/generate.sh`);
+      }
+    }
+  });
+  for (const p of ["cpu", "gpu"]) {
+    const k = run(KUBECTL, ["kustomize", join(repo, "k8s", p)]);
+    check(`k8s/${p}: kubectl kustomize builds it`, () => assert(k.status === 0, k.stderr));
+    if (k.status === 0) {
+      const objs = docs(k.stdout);
+      const plain = { name: `k8s/${p}`, objs };
+      await validateAll(plain);
+      check(`k8s/${p}: no Helm hooks, chart-created Secret or random tokens; existing auth Secret referenced`, () => {
+        assert(!objs.some((o) => o.metadata.annotations?.["helm.sh/hook"]), "hook rendered");
+        assert(!objs.some((o) => o.kind === "Secret"), "Secret rendered");
+        for (const o of objs) if (!["ClusterRole", "ClusterRoleBinding"].includes(o.kind)) eq(o.metadata.namespace, "maas", `${o.kind}/${o.metadata.name} namespace`);
+        const env = envOf(container(objs.find((o) => o.kind === "Deployment" && o.metadata.name === "maas-router"), "router"));
+        eq(env.MAAS_REGISTRY_TOKEN.secretKeyRef.name, "maas-auth", "router token Secret");
+        eq(JSON.stringify(objs).includes("nvidia"), p === "gpu", "GPU settings only in the gpu profile");
+      });
+    }
+  }
+
+  // Dockerfiles
+  const dockerDir = join(repo, "docker");
+  const dockerfiles = readdirSync(dockerDir).filter((f) => f.endsWith(".Dockerfile")).sort();
+  check("docker/: the five Dockerfiles exist", () =>
+    eq(dockerfiles, ["inference-service-gpu.Dockerfile", "inference-service.Dockerfile", "model-registry.Dockerfile", "models.Dockerfile", "router-service.Dockerfile"], "Dockerfiles"));
+  const lint = run(join(here, "node_modules", ".bin", "dockerfilelint"), ["-j", ...dockerfiles.map((f) => join(dockerDir, f))]);
+  let lintReport = null;
+  try {
+    lintReport = JSON.parse(lint.stdout);
+  } catch {
+    /* reported below */
+  }
+  for (const f of dockerfiles) {
+    check(`dockerfilelint: docker/${f} has no issues`, () => {
+      assert(lintReport, `dockerfilelint output is not JSON: ${lint.stdout}${lint.stderr}`);
+      const entry = lintReport.files.find((x) => basename(x.file) === f);
+      assert(entry, "not linted");
+      eq(entry.issues_count, 0, `issues ${JSON.stringify(entry.issues)}`);
+    });
+    check(`docker/${f}: runs as a non-root user`, () => {
+      const text = readFileSync(join(dockerDir, f), "utf8");
+      const users = [...text.matchAll(/^USER\s+(\S+)/gm)].map((m) => m[1]);
+      assert(users.length && !/^(root|0)(:|$)/.test(users.at(-1)), `last USER is ${users.at(-1)}`);
+      assert(existsSync(join(dockerDir, `${f}.dockerignore`)), "no per-Dockerfile .dockerignore");
+    });
+  }
+  check("docker/: service images copy quarkus-app and expose the contract ports", () => {
+    const t = (f) => readFileSync(join(dockerDir, f), "utf8");
+    for (const [f, mod, ports] of [["inference-service.Dockerfile", "inference-service", "8001 8000"], ["inference-service-gpu.Dockerfile", "inference-service", "8001 8000"],
+      ["router-service.Dockerfile", "router-service", "8001 8000"], ["model-registry.Dockerfile", "model-registry", "9001 9000"]]) {
+      assert(t(f).includes(`COPY ${mod}/target/quarkus-app/`), `${f}: does not copy ${mod}/target/quarkus-app/`);
+      assert(t(f).includes(`EXPOSE ${ports}`), `${f}: EXPOSE ${ports}`);
+      assert(t(f).includes("${JAVA_OPTS}"), `${f}: ignores JAVA_OPTS`);
+    }
+    assert(/^FROM nvidia\/cuda:12\.[0-9.]+-cudnn-runtime/m.test(t("inference-service-gpu.Dockerfile")), "GPU image not on a CUDA 12 cuDNN runtime base");
+    assert(t("inference-service-gpu.Dockerfile").includes("mvn -B -Pgpu") && t("inference-service-gpu.Dockerfile").includes("MAAS_DEVICE=cuda"), "GPU image: -Pgpu build and MAAS_DEVICE=cuda");
+  });
+
+  rmSync(work, { recursive: true, force: true });
+  console.log(`helm: ${passed} passed, ${failed} failed`);
+  process.exit(failed ? 1 : 0);
+}
+
+main().catch((e) => {
+  console.log(`FAIL  unexpected error: ${e.stack || e}`);
+  console.log(`helm: ${passed} passed, ${failed + 1} failed`);
+  process.exit(1);
+});
