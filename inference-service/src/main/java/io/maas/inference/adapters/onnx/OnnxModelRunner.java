@@ -76,7 +76,7 @@ final class OnnxModelRunner implements ModelRunner {
         }
     }
 
-    /** Direct buffers are handed to ONNX Runtime as they are; heap buffers are copied once by it. */
+    /** Direct buffers are handed to ONNX Runtime as they are, without a copy. */
     private OnnxTensor toOnnx(Tensor t) throws OrtException {
         if (t.datatype() == Datatype.BYTES) {
             String[] strings = new String[t.strings().length];
@@ -91,8 +91,12 @@ final class OnnxModelRunner implements ModelRunner {
                     + ", which ONNX Runtime's Java API cannot pass to a model; export the model with a signed or"
                     + " wider type");
         }
-        ByteBuffer data = t.data().slice().order(ByteOrder.nativeOrder());
-        return OnnxTensor.createTensor(env, data, t.shape(), type);
+        ByteBuffer data = t.data().slice();
+        if (!data.isDirect()) {
+            // The one copy of a request's bytes: protocol buffers hold them on the heap, ORT reads native memory.
+            data = ByteBuffer.allocateDirect(data.remaining()).put(data).flip();
+        }
+        return OnnxTensor.createTensor(env, data.order(ByteOrder.nativeOrder()), t.shape(), type);
     }
 
     private static Tensor fromOnnx(String name, OnnxTensor value) throws OrtException {
