@@ -229,14 +229,19 @@ function commonChecks(r) {
       const l = d.metadata.labels;
       const m = byModel[l["maas.io/model"]];
       assert(m, `model ${l["maas.io/model"]} missing from routing.yaml`);
-      eq(m[l["maas.io/track"]], l["maas.io/version"], `routing ${m.name}.${l["maas.io/track"]}`);
+      // A retiring canary (same version as stable) serves that version but is no routing track.
+      const track = l["maas.io/track"] === "canary" && m.canary === undefined ? "stable" : l["maas.io/track"];
+      eq(m[track], l["maas.io/version"], `routing ${m.name}.${track} vs Deployment ${d.metadata.name}`);
     }
     for (const m of routing.models) {
       eq(typeof m.stable, "string", `routing ${m.name}.stable type`);
       assert(Number.isInteger(m.weight) && m.weight >= 0 && m.weight <= 100, `routing ${m.name}.weight ${m.weight}`);
       if (m.canary === undefined) eq(m.weight, 0, `routing ${m.name}.weight without canary`);
       eq(Object.keys(m).filter((k) => !["name", "stable", "canary", "weight"].includes(k)), [], `routing ${m.name} keys`);
-      eq(r.has("Deployment", `maas-${m.name}-canary`), m.canary !== undefined, `canary Deployment of ${m.name} exists`);
+      if (m.canary !== undefined) {
+        assert(r.has("Deployment", `maas-${m.name}-canary`), `no canary Deployment for ${m.name}`);
+        assert(m.canary !== m.stable, `routing ${m.name}: canary equals stable (the registry refuses it)`);
+      }
     }
   });
   check(`${r.name}: registry and router are wired together`, () => {
@@ -270,7 +275,7 @@ function commonChecks(r) {
 // ---------------------------------------------------------------------------------------
 async function main() {
   // Lint
-  for (const [name, files] of [["defaults", []], ...["cpu", "gpu", "canary", "promoted"].map((p) => [p, [join(profiles, `${p}.yaml`)]]),
+  for (const [name, files] of [["defaults", []], ...["cpu", "gpu", "canary", "promoting", "promoted"].map((p) => [p, [join(profiles, `${p}.yaml`)]]),
     ["features", [join(testValues, "features.yaml")]], ["postgres", [join(testValues, "postgres.yaml")]]]) {
     check(`helm lint --strict (${name})`, () => {
       const r = run(HELM, ["lint", "--strict", chart, ...valueArgs(files)]);
@@ -287,6 +292,7 @@ async function main() {
     canary: [[P("canary")], []],
     "canary-25": [[P("canary")], ["models[0].canary.weight=25"]],
     "canary-removed": [[P("canary")], ["models[0].canary=null"]],
+    promoting: [[P("promoting")], []],
     promoted: [[P("promoted")], []],
     features: [[join(testValues, "features.yaml")], []],
     postgres: [[join(testValues, "postgres.yaml")], []],
@@ -362,6 +368,28 @@ async function main() {
   check("canary: removing the canary (canary=null) drops its Deployment, Service and PDB", () => {
     for (const k of ["Deployment", "Service", "PodDisruptionBudget"]) assert(!R("canary-removed").has(k, "maas-minilm-canary"), `${k} still rendered`);
     eq(R("canary-removed").routing(), { models: [{ name: "minilm", stable: "1", weight: 0 }] }, "routing.yaml");
+  });
+  check("promoting: canary == stable keeps the canary pods (v2) but routes all to stable v2", () => {
+    const r = R("promoting");
+    for (const t of ["stable", "canary"]) eq(r.get("Deployment", `maas-minilm-${t}`).spec.template.metadata.labels["maas.io/version"], "2", `${t} version`);
+    eq(r.routing(), { models: [{ name: "minilm", stable: "2", weight: 0 }] }, "routing.yaml");
+    for (const k of ["Deployment", "Service"]) assert(!R("canary").has(k, "maas-minilm-canary") || r.has(k, "maas-minilm-canary"), `${k} canary dropped too early`);
+  });
+  check("no canary Deployment without a canary in values (cpu, gpu, promoted, defaults)", () => {
+    for (const n of ["cpu", "gpu", "promoted", "defaults"]) {
+      assert(!R(n).all("Deployment").some((d) => d.metadata.labels["maas.io/track"] === "canary"), `${n} renders a canary`);
+    }
+  });
+  check("NOTES.txt renders the split for canary, retiring canary and GPU (helm install --dry-run=client)", () => {
+    const notes = (files) => {
+      const r = run(HELM, ["install", "maas", chart, "--namespace", "maas", "--dry-run=client", ...valueArgs(files)]);
+      assert(r.status === 0, r.stderr);
+      return r.stdout.slice(r.stdout.indexOf("NOTES:"));
+    };
+    const c = notes([P("canary")]);
+    assert(c.includes("stable v1 (90%") && c.includes("canary v2 (10%"), `canary NOTES:\n${c}`);
+    assert(notes([P("promoting")]).includes("canary retiring"), "promoting NOTES");
+    assert(notes([P("gpu")]).includes("minilm [gpu]"), "gpu NOTES");
   });
   check("promoted: v2 is stable in the same Deployment (rollout, undoable); no canary", () => {
     const d = R("promoted").get("Deployment", "maas-minilm-stable");
