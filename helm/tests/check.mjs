@@ -601,6 +601,26 @@ async function main() {
     }
   }
 
+  // Operator docs
+  check("docs/kubernetes.md documents every values key and the runbook commands", () => {
+    const doc = readFileSync(join(repo, "docs", "kubernetes.md"), "utf8");
+    const values = parseYaml(readFileSync(join(chart, "values.yaml"), "utf8"));
+    const missing = [];
+    for (const [k, v] of Object.entries(values)) {
+      if (!doc.includes("`" + k)) missing.push(k);
+      if (v && typeof v === "object" && !Array.isArray(v) && k !== "podSecurityContext" && k !== "containerSecurityContext") {
+        for (const k2 of Object.keys(v)) {
+          if (!doc.includes("`" + `${k}.${k2}`) && !(doc.includes("`." + k2) && doc.includes("`" + `${k}.`))) missing.push(`${k}.${k2}`);
+        }
+      }
+    }
+    eq(missing, [], "undocumented values keys");
+    for (const cmd of ["helm upgrade maas helm/maas -n maas -f my-values.yaml --set models[0].canary.weight=25", "helm rollback maas", "kubectl -n maas rollout undo deployment/maas-minilm-stable", "helm test maas"]) {
+      assert(doc.includes(cmd), `runbook lacks: ${cmd}`);
+    }
+    for (const f of readdirSync(profiles)) assert(doc.includes(`helm/values/${f}`), `values file helm/values/${f} not documented`);
+  });
+
   // Dockerfiles
   const dockerDir = join(repo, "docker");
   const dockerfiles = readdirSync(dockerDir).filter((f) => f.endsWith(".Dockerfile")).sort();
