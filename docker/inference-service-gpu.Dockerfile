@@ -18,8 +18,8 @@ ENV JAVA_HOME=/opt/java/openjdk
 COPY --from=jre /opt/java/openjdk /opt/java/openjdk
 ENV PATH="/opt/java/openjdk/bin:${PATH}"
 
-RUN groupadd --system --gid 10001 maas \
- && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /deployments --shell /usr/sbin/nologin maas
+RUN groupadd --gid 10001 maas \
+ && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /deployments --shell /usr/sbin/nologin maas
 
 WORKDIR /deployments
 COPY inference-service/target/quarkus-app/lib/ /deployments/lib/

@@ -12,8 +12,8 @@ LABEL org.opencontainers.image.title="maas-inference-service" \
       org.opencontainers.image.description="MaaS Open Inference Protocol server on ONNX Runtime (CPU)" \
       org.opencontainers.image.licenses="Apache-2.0"
 
-RUN groupadd --system --gid 10001 maas \
- && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /deployments --shell /usr/sbin/nologin maas
+RUN groupadd --gid 10001 maas \
+ && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /deployments --shell /usr/sbin/nologin maas
 
 WORKDIR /deployments
 # Quarkus fast-jar layout, dependencies first so they cache as their own layer.

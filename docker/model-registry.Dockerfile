@@ -10,8 +10,8 @@ LABEL org.opencontainers.image.title="maas-model-registry" \
       org.opencontainers.image.description="MaaS model registry: catalog, routing table and watch stream" \
       org.opencontainers.image.licenses="Apache-2.0"
 
-RUN groupadd --system --gid 10001 maas \
- && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /deployments --shell /usr/sbin/nologin maas
+RUN groupadd --gid 10001 maas \
+ && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /deployments --shell /usr/sbin/nologin maas
 
 WORKDIR /deployments
 COPY model-registry/target/quarkus-app/lib/ /deployments/lib/

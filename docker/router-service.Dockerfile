@@ -10,8 +10,8 @@ LABEL org.opencontainers.image.title="maas-router-service" \
       org.opencontainers.image.description="MaaS router: Open Inference Protocol front door with canary split" \
       org.opencontainers.image.licenses="Apache-2.0"
 
-RUN groupadd --system --gid 10001 maas \
- && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /deployments --shell /usr/sbin/nologin maas
+RUN groupadd --gid 10001 maas \
+ && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /deployments --shell /usr/sbin/nologin maas
 
 WORKDIR /deployments
 COPY router-service/target/quarkus-app/lib/ /deployments/lib/
