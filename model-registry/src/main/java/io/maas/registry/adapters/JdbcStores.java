@@ -41,7 +41,9 @@ public final class JdbcStores {
             }
             default -> throw new IllegalArgumentException("MAAS_REGISTRY_DB_KIND must be h2 or postgresql, not '" + config.kind() + "'");
         }
-        AgroalDataSource dataSource = pool(url, config.user(), config.password(), config.kind().equals("h2") ? "sa" : "");
+        boolean h2 = config.kind().equals("h2");
+        AgroalDataSource dataSource = pool(url, h2 ? org.h2.Driver.class : org.postgresql.Driver.class, config.user(), config.password(),
+                h2 ? "sa" : "");
         try {
             Flyway.configure(JdbcStores.class.getClassLoader())
                     .dataSource(dataSource)
@@ -56,7 +58,9 @@ public final class JdbcStores {
         return new JdbcRegistryStore(dataSource, dataSource);
     }
 
-    private static AgroalDataSource pool(String url, String user, String password, String defaultUser) {
+    // The driver class is named explicitly: DriverManager's one-time ServiceLoader scan misses
+    // drivers of a class loader created later (Quarkus restarts its class loader in tests).
+    private static AgroalDataSource pool(String url, Class<?> driver, String user, String password, String defaultUser) {
         var supplier = new AgroalDataSourceConfigurationSupplier()
                 .connectionPoolConfiguration(pool -> pool
                         .minSize(1)
@@ -64,6 +68,7 @@ public final class JdbcStores {
                         .acquisitionTimeout(Duration.ofSeconds(30))
                         .connectionFactoryConfiguration(cf -> {
                             cf.jdbcUrl(url);
+                            cf.connectionProviderClass(driver);
                             String u = user == null || user.isEmpty() ? defaultUser : user;
                             if (!u.isEmpty()) {
                                 cf.principal(new NamePrincipal(u));

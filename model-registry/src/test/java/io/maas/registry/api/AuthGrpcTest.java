@@ -1,0 +1,102 @@
+package io.maas.registry.api;
+
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.maas.maasctl.Maasctl;
+import io.maas.proto.registry.CreateModelRequest;
+import io.maas.proto.registry.GetModelRequest;
+import io.maas.proto.registry.ListAuditRequest;
+import io.maas.proto.registry.SetRoutingRequest;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.QuarkusTestProfile;
+import io.quarkus.test.junit.TestProfile;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+import static io.maas.registry.api.GrpcTestClient.refused;
+import static io.maas.registry.api.GrpcTestClient.uniqueModel;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Token auth: writes need writer/admin, readers are refused writes, reads are open. */
+@QuarkusTest
+@TestProfile(AuthGrpcTest.Tokens.class)
+class AuthGrpcTest {
+
+    public static class Tokens implements QuarkusTestProfile {
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            try {
+                Path file = Path.of("target/test-tokens.txt");
+                Files.writeString(file, """
+                        # subject:role:token
+                        ops-alice:admin:alice-secret
+                        ci-bot:writer:bot-secret
+                        dashboard:reader:reader-secret
+                        """);
+                return Map.of("maas.registry.tokens-file", file.toString(), "maas.registry.data-dir", "target/test-registry-auth-" + System.nanoTime());
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+    }
+
+    static ManagedChannel channel;
+
+    @BeforeAll
+    static void connect() {
+        channel = GrpcTestClient.channel();
+    }
+
+    @AfterAll
+    static void disconnect() {
+        channel.shutdownNow();
+    }
+
+    private static void create(String token, String model) {
+        GrpcTestClient.stub(channel, token).createModel(CreateModelRequest.newBuilder().setName(model).build());
+    }
+
+    @Test
+    void writesNeedAWriterToken() {
+        String m = uniqueModel("auth");
+        refused(Status.Code.UNAUTHENTICATED, "need a token", () -> create(null, m));
+        refused(Status.Code.UNAUTHENTICATED, "unknown token", () -> create("guess", m));
+        refused(Status.Code.PERMISSION_DENIED, "role reader", () -> create("reader-secret", m));
+        refused(Status.Code.PERMISSION_DENIED, "role reader", () -> GrpcTestClient.stub(channel, "reader-secret")
+                .setRouting(SetRoutingRequest.newBuilder().setModel(m).setStableVersion("1").build()));
+        create("bot-secret", m);
+        GrpcTestClient.createWithVersions(GrpcTestClient.stub(channel, "alice-secret"), uniqueModel("admin"), "1");
+
+        // Reads are open without a token, but a wrong token is still refused.
+        assertEquals("ci-bot", GrpcTestClient.stub(channel, null).getModel(GetModelRequest.newBuilder().setName(m).build()).getCreatedBy());
+        refused(Status.Code.UNAUTHENTICATED, "unknown token", () -> GrpcTestClient.stub(channel, "guess")
+                .getModel(GetModelRequest.newBuilder().setName(m).build()));
+        var audit = GrpcTestClient.stub(channel, "reader-secret").listAudit(ListAuditRequest.newBuilder().setModel(m).build());
+        assertEquals("ci-bot", audit.getRecords(0).getActor());
+        assertEquals(1, audit.getRecordsCount(), "refused writes leave no audit record");
+    }
+
+    @Test
+    void maasctlSendsItsToken() {
+        String m = uniqueModel("authcli");
+        var err = new StringWriter();
+        int refusedCode = Maasctl.run(new String[] {"register", "--registry=127.0.0.1:" + GrpcTestClient.PORT, m, "1", "--artifact",
+                "file:///x", "--sha256", GrpcTestClient.SHA, "--input", "x:FP32:-1"}, new PrintWriter(new StringWriter()), new PrintWriter(err));
+        assertEquals(1, refusedCode);
+        assertTrue(err.toString().contains("UNAUTHENTICATED"), err.toString());
+        int code = Maasctl.run(new String[] {"register", "--registry=127.0.0.1:" + GrpcTestClient.PORT, "--token=bot-secret", m, "1",
+                "--artifact", "file:///x", "--sha256", GrpcTestClient.SHA, "--input", "x:FP32:-1"}, new PrintWriter(new StringWriter()),
+                new PrintWriter(err));
+        assertEquals(0, code, err.toString());
+    }
+}
