@@ -1,0 +1,77 @@
+package io.maas.router;
+
+import java.util.concurrent.atomic.AtomicInteger;
+
+import io.grpc.ManagedChannel;
+
+/**
+ * One inference pod's gRPC address with its pooled HTTP/2 channel, its outstanding-request count
+ * (the load balancer's signal) and its outlier state.
+ */
+public final class Endpoint {
+    final String address;
+    final ManagedChannel channel;
+    final AtomicInteger outstanding = new AtomicInteger();
+    private int consecutiveFailures;
+    private int ejections;
+    private long ejectedUntilNanos;
+    private long rampEndNanos;
+
+    Endpoint(String address, ManagedChannel channel) {
+        this.address = address;
+        this.channel = channel;
+    }
+
+    public String address() {
+        return address;
+    }
+
+    public int outstanding() {
+        return outstanding.get();
+    }
+
+    /** 0 while ejected, rising linearly to 1 over the ramp after the ejection ends. */
+    synchronized double share(long now) {
+        if (now < ejectedUntilNanos) {
+            return 0;
+        }
+        if (now >= rampEndNanos) {
+            return 1;
+        }
+        long ramp = rampEndNanos - ejectedUntilNanos;
+        return ramp <= 0 ? 1 : Math.max(0.05, (double) (now - ejectedUntilNanos) / ramp);
+    }
+
+    synchronized void success() {
+        consecutiveFailures = 0;
+        if (System.nanoTime() >= rampEndNanos) {
+            ejections = 0;
+        }
+    }
+
+    /** Counts a failure; true when it ejects the endpoint. */
+    synchronized boolean failure(int threshold, long baseMs, long maxMs, long rampMs) {
+        long now = System.nanoTime();
+        if (now < ejectedUntilNanos) {
+            return false;
+        }
+        if (++consecutiveFailures < threshold) {
+            return false;
+        }
+        consecutiveFailures = 0;
+        long ms = Math.min(maxMs, baseMs << Math.min(ejections, 20));
+        ejections++;
+        ejectedUntilNanos = now + ms * 1_000_000L;
+        rampEndNanos = ejectedUntilNanos + rampMs * 1_000_000L;
+        return true;
+    }
+
+    synchronized boolean ejected() {
+        return System.nanoTime() < ejectedUntilNanos;
+    }
+
+    @Override
+    public String toString() {
+        return address;
+    }
+}

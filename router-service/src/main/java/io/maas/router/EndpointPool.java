@@ -1,0 +1,172 @@
+package io.maas.router;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+
+import io.grpc.ManagedChannel;
+import io.grpc.netty.NettyChannelBuilder;
+
+/**
+ * Inference endpoints grouped by model version, fed by static configuration or EndpointSlices.
+ * Each address has one pooled HTTP/2 channel (calls multiplex on it), kept across updates while
+ * the address stays and shut down gracefully (in-flight calls finish) when it goes.
+ * Picking is power-of-two-choices on outstanding requests, skipping ejected endpoints.
+ */
+@ApplicationScoped
+public class EndpointPool {
+
+    private static final System.Logger LOG = System.getLogger(EndpointPool.class.getName());
+
+    @Inject
+    RouterConfig config;
+
+    private volatile Map<ModelKey, List<Endpoint>> groups = Map.of();
+    private volatile Map<ModelKey, String> tracks = Map.of();
+    private final Map<String, Endpoint> byAddress = new ConcurrentHashMap<>();
+
+    /** Replaces every group; addresses may be shared between groups. */
+    public synchronized void update(Map<ModelKey, List<String>> addresses, Map<ModelKey, String> trackLabels) {
+        Map<ModelKey, List<Endpoint>> next = new HashMap<>();
+        Set<String> live = new HashSet<>();
+        addresses.forEach((key, list) -> {
+            List<Endpoint> endpoints = new ArrayList<>();
+            for (String a : new HashSet<>(list)) {
+                live.add(a);
+                endpoints.add(byAddress.computeIfAbsent(a, this::open));
+            }
+            endpoints.sort((x, y) -> x.address.compareTo(y.address));
+            next.put(key, List.copyOf(endpoints));
+        });
+        groups = Map.copyOf(next);
+        tracks = Map.copyOf(trackLabels);
+        for (var it = byAddress.entrySet().iterator(); it.hasNext();) {
+            var e = it.next();
+            if (!live.contains(e.getKey())) {
+                it.remove();
+                e.getValue().channel.shutdown();
+            }
+        }
+        LOG.log(System.Logger.Level.INFO, "endpoints: {0}", next);
+    }
+
+    private Endpoint open(String address) {
+        int colon = address.lastIndexOf(':');
+        ManagedChannel channel = NettyChannelBuilder
+                .forAddress(address.substring(0, colon), Integer.parseInt(address.substring(colon + 1)))
+                .usePlaintext()
+                .directExecutor()
+                .maxInboundMessageSize(config.balancer().maxMessageBytes())
+                .keepAliveTime(30, TimeUnit.SECONDS)
+                .build();
+        channel.getState(true);
+        return new Endpoint(address, channel);
+    }
+
+    public List<Endpoint> endpoints(ModelKey key) {
+        return groups.getOrDefault(key, List.of());
+    }
+
+    public Map<ModelKey, List<Endpoint>> groups() {
+        return groups;
+    }
+
+    /** The track label of a group (Kubernetes maas.io/track or the static list), or null. */
+    public String trackLabel(ModelKey key) {
+        return tracks.get(key);
+    }
+
+    /** Versions of a model that have endpoints. */
+    public List<String> versions(String model) {
+        List<String> out = new ArrayList<>();
+        for (ModelKey k : groups.keySet()) {
+            if (k.model().equals(model)) {
+                out.add(k.version());
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Power of two choices: two random distinct candidates not yet tried, the one with fewer
+     * outstanding requests wins. Ejected endpoints are skipped; ones ramping back after an
+     * ejection are taken with a probability equal to their share. Null when none is usable.
+     */
+    public Endpoint pick(ModelKey key, List<Endpoint> tried) {
+        List<Endpoint> all = endpoints(key);
+        int n = all.size();
+        if (n == 0) {
+            return null;
+        }
+        long now = System.nanoTime();
+        ThreadLocalRandom rnd = ThreadLocalRandom.current();
+        if (n == 1) {
+            Endpoint only = all.get(0);
+            return tried.contains(only) || only.share(now) == 0 ? null : only;
+        }
+        Endpoint a = null;
+        Endpoint b = null;
+        int start = rnd.nextInt(n);
+        int step = 1 + rnd.nextInt(n - 1);
+        // visit in a random cyclic order; collect the first two usable candidates
+        for (int i = 0, idx = start; i < n && b == null; i++) {
+            Endpoint e = all.get(idx);
+            idx = (idx + (gcd(step, n) == 1 ? step : 1)) % n;
+            if (tried.contains(e)) {
+                continue;
+            }
+            double share = e.share(now);
+            if (share == 0 || (share < 1 && rnd.nextDouble() > share)) {
+                continue;
+            }
+            if (a == null) {
+                a = e;
+            } else {
+                b = e;
+            }
+        }
+        if (a == null) {
+            // everything usable was skipped by the ramp's dice or tried: take any non-ejected, untried one
+            for (Endpoint e : all) {
+                if (!tried.contains(e) && e.share(now) > 0) {
+                    return e;
+                }
+            }
+            return null;
+        }
+        if (b == null) {
+            return a;
+        }
+        return b.outstanding.get() < a.outstanding.get() ? b : a;
+    }
+
+    private static int gcd(int a, int b) {
+        return b == 0 ? a : gcd(b, a % b);
+    }
+
+    /** Graceful: in-flight calls on each channel finish, new ones are refused. */
+    public synchronized void shutdown(long timeoutMs) {
+        long deadline = System.nanoTime() + timeoutMs * 1_000_000L;
+        for (Endpoint e : byAddress.values()) {
+            e.channel.shutdown();
+        }
+        for (Endpoint e : byAddress.values()) {
+            try {
+                e.channel.awaitTermination(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            } catch (InterruptedException ie) {
+                Thread.currentThread().interrupt();
+            }
+            e.channel.shutdownNow();
+        }
+        byAddress.clear();
+    }
+}

@@ -1,0 +1,103 @@
+package io.maas.router;
+
+import java.util.Optional;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import io.smallrye.config.WithName;
+
+/** Everything the router reads from configuration; each key also comes from its MAAS_* environment variable. */
+@ConfigMapping(prefix = "maas")
+public interface RouterConfig {
+
+    Registry registry();
+
+    Endpoints endpoints();
+
+    /** MAAS_STATIC_ENDPOINTS: {@code model:version[:track]=host:port,host:port;model:version=...}. */
+    @WithName("static-endpoints")
+    Optional<String> staticEndpoints();
+
+    Canary canary();
+
+    Balancer balancer();
+
+    interface Registry {
+        /** MAAS_REGISTRY_ADDRESS: host:port of the registry's gRPC API. Unset: no routing table (local runs). */
+        Optional<String> address();
+
+        /** MAAS_REGISTRY_TOKEN: bearer token, used only for the automatic canary abort. */
+        Optional<String> token();
+
+        /** First reconnect delay after the watch stream fails, doubled up to the max. */
+        @WithDefault("100")
+        long reconnectMinMs();
+
+        @WithDefault("5000")
+        long reconnectMaxMs();
+    }
+
+    interface Endpoints {
+        /** MAAS_ENDPOINTS_SOURCE: static or kubernetes. */
+        @WithDefault("static")
+        String source();
+
+        /** MAAS_ENDPOINTS_NAMESPACE: namespace of the inference EndpointSlices; unset = the client's namespace. */
+        Optional<String> namespace();
+    }
+
+    interface Canary {
+        /** MAAS_CANARY_MAX_ERROR_RATE_DELTA: abort when canary error rate - stable error rate exceeds this (0-1). */
+        @WithDefault("0.05")
+        double maxErrorRateDelta();
+
+        /** MAAS_CANARY_MAX_P99_MS: abort when the canary's p99 latency exceeds this; 0 disables. */
+        @WithDefault("1000")
+        double maxP99Ms();
+
+        /** MAAS_CANARY_WINDOW_SECONDS: sliding window of the comparison. */
+        @WithDefault("60")
+        int windowSeconds();
+
+        /** MAAS_CANARY_MIN_REQUESTS: canary calls needed in the window before any verdict. */
+        @WithDefault("20")
+        int minRequests();
+
+        /** MAAS_CANARY_AUTO_ABORT: false only reports (log, metric). */
+        @WithDefault("true")
+        boolean autoAbort();
+    }
+
+    interface Balancer {
+        /** Consecutive failures (UNAVAILABLE, INTERNAL, UNKNOWN) that eject an endpoint. */
+        @WithDefault("5")
+        int ejectAfterFailures();
+
+        /** First ejection time; doubles for each repeated ejection, capped at ejectMaxMs. */
+        @WithDefault("1000")
+        long ejectBaseMs();
+
+        @WithDefault("30000")
+        long ejectMaxMs();
+
+        /** After an ejection ends, the endpoint's share ramps back linearly over this time. */
+        @WithDefault("5000")
+        long rampMs();
+
+        /** Attempts per call, counting the first; only UNAVAILABLE is retried, on another endpoint, within the deadline. */
+        @WithDefault("3")
+        int maxAttempts();
+
+        /** Deadline for calls whose client set none, in ms (0 = none). */
+        @WithDefault("60000")
+        long defaultTimeoutMs();
+
+        /** Largest message forwarded in either direction (MAAS_BALANCER_MAX_MESSAGE_BYTES). */
+        @WithDefault("67108864")
+        int maxMessageBytes();
+
+        /** On shutdown, how long in-flight calls may take to finish. */
+        @WithDefault("20")
+        int drainSeconds();
+    }
+}

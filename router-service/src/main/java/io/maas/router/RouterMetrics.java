@@ -1,0 +1,77 @@
+package io.maas.router;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+
+/**
+ * Prometheus metrics per model, version and track. Meters are looked up once per label set and
+ * cached, so a call costs two map lookups.
+ */
+@ApplicationScoped
+public class RouterMetrics {
+
+    @Inject
+    MeterRegistry registry;
+
+    private record Labels(String model, String version, String track, String code) {
+    }
+
+    private final Map<Labels, Counter> requests = new ConcurrentHashMap<>();
+    private final Map<Labels, Timer> latency = new ConcurrentHashMap<>();
+    private final Map<Labels, Counter> retries = new ConcurrentHashMap<>();
+    private final Map<Labels, Counter> ejections = new ConcurrentHashMap<>();
+    private final Map<Labels, Counter> aborts = new ConcurrentHashMap<>();
+
+    /** One finished call: maas_router_requests_total{code} and maas_router_request_duration_seconds. */
+    public void call(String method, String model, String version, String track, String code, long nanos) {
+        requests.computeIfAbsent(new Labels(model, version, track, code + "|" + method),
+                l -> Counter.builder("maas.router.requests")
+                        .description("Calls forwarded, by final gRPC status code (OK counts too)")
+                        .tags("method", method, "model", model, "version", version, "track", track, "code", code)
+                        .register(registry))
+                .increment();
+        latency.computeIfAbsent(new Labels(model, version, track, method),
+                l -> Timer.builder("maas.router.request.duration")
+                        .description("Time from the call reaching the router to its response, retries included")
+                        .tags("method", method, "model", model, "version", version, "track", track)
+                        .publishPercentileHistogram()
+                        .minimumExpectedValue(Duration.ofNanos(50_000))
+                        .maximumExpectedValue(Duration.ofSeconds(60))
+                        .register(registry))
+                .record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    public void retry(String model, String version, String track) {
+        retries.computeIfAbsent(new Labels(model, version, track, ""),
+                l -> Counter.builder("maas.router.retries")
+                        .description("Calls retried on another endpoint after UNAVAILABLE")
+                        .tags("model", model, "version", version, "track", track).register(registry))
+                .increment();
+    }
+
+    public void ejection(ModelKey key, String endpoint) {
+        ejections.computeIfAbsent(new Labels(key.model(), key.version(), endpoint, ""),
+                l -> Counter.builder("maas.router.ejections")
+                        .description("Endpoints ejected after consecutive failures")
+                        .tags("model", key.model(), "version", key.version(), "endpoint", endpoint)
+                        .register(registry))
+                .increment();
+    }
+
+    public void canaryAbort(String model, String version, String reason) {
+        aborts.computeIfAbsent(new Labels(model, version, reason, ""),
+                l -> Counter.builder("maas.router.canary.aborts")
+                        .description("Automatic canary aborts (weight set to 0 through the registry)")
+                        .tags("model", model, "version", version, "reason", reason).register(registry))
+                .increment();
+    }
+}

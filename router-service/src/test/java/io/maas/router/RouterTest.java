@@ -1,0 +1,279 @@
+package io.maas.router;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+
+import jakarta.inject.Inject;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+
+import com.google.protobuf.ByteString;
+
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.Status;
+import io.grpc.stub.MetadataUtils;
+import io.grpc.stub.StreamObserver;
+import io.maas.proto.inference.GRPCInferenceServiceGrpc;
+import io.maas.proto.inference.ModelInferRequest;
+import io.maas.proto.inference.ModelInferResponse;
+import io.maas.proto.inference.ModelMetadataRequest;
+import io.maas.proto.inference.ServerReadyRequest;
+import io.maas.proto.registry.GetRoutingRequest;
+import io.maas.proto.registry.SetRoutingRequest;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+
+/** The router in this JVM against a real registry and real inference services (see {@link Cluster}). */
+@QuarkusTest
+@QuarkusTestResource(value = Cluster.class, restrictToAnnotatedClass = true)
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class RouterTest {
+
+    static final int ROUTER = 18401;
+    static final Metadata.Key<String> VERSION_OUT = Metadata.Key.of("x-maas-model-version", Metadata.ASCII_STRING_MARSHALLER);
+    static final Metadata.Key<String> TRACK_OUT = Metadata.Key.of("x-maas-track", Metadata.ASCII_STRING_MARSHALLER);
+
+    @Inject
+    RoutingTable table;
+
+    ManagedChannel router;
+    ManagedChannel registry;
+
+    @BeforeAll
+    void connect() {
+        router = Cluster.channel(ROUTER);
+        registry = Cluster.channel(Cluster.REGISTRY_GRPC);
+        Cluster.await("router routing table", () -> table.route("simple") != null);
+    }
+
+    @AfterAll
+    void close() {
+        router.shutdownNow();
+        registry.shutdownNow();
+    }
+
+    static ModelInferRequest request(String version) {
+        ModelInferRequest.Builder b = ModelInferRequest.newBuilder().setModelName("simple");
+        if (version != null) {
+            b.setModelVersion(version);
+        }
+        for (String name : List.of("INPUT0", "INPUT1")) {
+            b.addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName(name).setDatatype("FP32")
+                    .addShape(1).addShape(16));
+            java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(64).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            for (int i = 0; i < 16; i++) {
+                buf.putFloat(name.equals("INPUT0") ? i : 1f);
+            }
+            b.addRawInputContents(ByteString.copyFrom(buf.array()));
+        }
+        return b.build();
+    }
+
+    record Result(Status status, String version, String headerVersion, String track) {
+    }
+
+    /** One call with headers, blocking; returns status, response's model_version and the router's headers. */
+    Result call(String version, Map<String, String> headers) {
+        Metadata md = new Metadata();
+        headers.forEach((k, v) -> md.put(Metadata.Key.of(k, Metadata.ASCII_STRING_MARSHALLER), v));
+        AtomicReference<Metadata> h = new AtomicReference<>();
+        AtomicReference<Metadata> t = new AtomicReference<>();
+        var stub = GRPCInferenceServiceGrpc.newBlockingStub(router).withDeadlineAfter(30, TimeUnit.SECONDS)
+                .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(md),
+                        MetadataUtils.newCaptureMetadataInterceptor(h, t));
+        try {
+            ModelInferResponse r = stub.modelInfer(request(version));
+            return new Result(Status.OK, r.getModelVersion(), h.get().get(VERSION_OUT), h.get().get(TRACK_OUT));
+        } catch (io.grpc.StatusRuntimeException e) {
+            return new Result(e.getStatus(), null, null, null);
+        }
+    }
+
+    /** {@code n} calls, {@code concurrency} at a time; counts by response model_version, failures under "error:CODE". */
+    Map<String, Integer> load(int n, int concurrency, Map<String, String> headers, Runnable atHalf) throws InterruptedException {
+        Metadata md = new Metadata();
+        headers.forEach((k, v) -> md.put(Metadata.Key.of(k, Metadata.ASCII_STRING_MARSHALLER), v));
+        var stub = GRPCInferenceServiceGrpc.newStub(router).withInterceptors(MetadataUtils.newAttachHeadersInterceptor(md));
+        Map<String, Integer> counts = new ConcurrentHashMap<>();
+        Semaphore slots = new Semaphore(concurrency);
+        CountDownLatch done = new CountDownLatch(n);
+        AtomicInteger finished = new AtomicInteger();
+        ModelInferRequest req = request(null);
+        for (int i = 0; i < n; i++) {
+            slots.acquire();
+            if (i == n / 4 && atHalf != null) {
+                atHalf.run();
+            }
+            stub.withDeadlineAfter(30, TimeUnit.SECONDS).modelInfer(req, new StreamObserver<ModelInferResponse>() {
+                @Override
+                public void onNext(ModelInferResponse r) {
+                    counts.merge(r.getModelVersion(), 1, Integer::sum);
+                }
+
+                @Override
+                public void onError(Throwable e) {
+                    counts.merge("error:" + Status.fromThrowable(e).getCode(), 1, Integer::sum);
+                    System.out.println("call failed: " + Status.fromThrowable(e));
+                    end();
+                }
+
+                @Override
+                public void onCompleted() {
+                    end();
+                }
+
+                private void end() {
+                    finished.incrementAndGet();
+                    slots.release();
+                    done.countDown();
+                }
+            });
+        }
+        assertTrue(done.await(180, TimeUnit.SECONDS), "calls did not finish");
+        return counts;
+    }
+
+    @Test
+    @Order(1)
+    void servesHealthAndRouterReadiness() {
+        var stub = GRPCInferenceServiceGrpc.newBlockingStub(router).withDeadlineAfter(10, TimeUnit.SECONDS);
+        assertTrue(stub.serverReady(ServerReadyRequest.getDefaultInstance()).getReady());
+        var md = stub.modelMetadata(ModelMetadataRequest.newBuilder().setName("simple").setVersion("2").build());
+        assertEquals("simple", md.getName());
+        assertEquals(2, md.getInputsCount());
+    }
+
+    @Test
+    @Order(2)
+    void weightedSplitHonoursTheWeight() throws InterruptedException {
+        int n = 2400;
+        Map<String, Integer> counts = load(n, 16, Map.of(), null);
+        System.out.println("split at canary weight 30 over " + n + " calls: " + counts);
+        assertEquals(n, counts.getOrDefault("1", 0) + counts.getOrDefault("2", 0), counts::toString);
+        double p = counts.getOrDefault("2", 0) / (double) n;
+        // binomial sd at p=0.3, n=2400 is 0.0094; 0.045 is 4.8 sd: a false failure about once in a million runs
+        assertTrue(Math.abs(p - 0.30) < 0.045, "canary share " + p);
+    }
+
+    @Test
+    @Order(3)
+    void pinsAndStickyKeysHold() {
+        Result explicit = call("2", Map.of());
+        assertEquals(Status.Code.OK, explicit.status().getCode(), explicit::toString);
+        assertEquals("2", explicit.version());
+        assertEquals("2", explicit.headerVersion());
+        assertEquals("canary", explicit.track());
+        for (int i = 0; i < 20; i++) {
+            assertEquals("1", call(null, Map.of("x-model-version", "1")).version());
+            assertEquals("2", call(null, Map.of("x-model-version", "2")).version());
+            assertEquals("2", call(null, Map.of("x-maas-canary", "always")).version());
+            Result never = call(null, Map.of("x-maas-canary", "never"));
+            assertEquals("1", never.version());
+            assertEquals("stable", never.track());
+            // the explicit version wins over the pin header
+            assertEquals("1", call("1", Map.of("x-model-version", "2")).version());
+        }
+        int canary = 0;
+        for (int k = 0; k < 150; k++) {
+            String key = "user-" + k;
+            String first = call(null, Map.of("x-routing-key", key)).version();
+            for (int r = 0; r < 3; r++) {
+                assertEquals(first, call(null, Map.of("x-routing-key", key)).version(), "key " + key);
+            }
+            if (first.equals("2")) {
+                canary++;
+            }
+        }
+        System.out.println("sticky keys on the canary at weight 30: " + canary + "/150");
+        assertTrue(canary > 20 && canary < 70, "keys on canary: " + canary);
+    }
+
+    @Test
+    @Order(4)
+    void killingAnInstanceUnderLoadLosesAlmostNothing() throws InterruptedException {
+        int n = 3000;
+        Map<String, Integer> counts = load(n, 16, Map.of("x-maas-canary", "never"), () -> {
+            System.out.println("killing inference instance B (" + Cluster.INFERENCE_GRPC[1] + ")");
+            Cluster.inference[1].destroyForcibly();
+        });
+        System.out.println("calls with instance B killed at the first quarter: " + counts);
+        int failed = n - counts.getOrDefault("1", 0);
+        assertTrue(failed < n * 0.001, "failed calls: " + failed + " " + counts);
+    }
+
+    @Test
+    @Order(5)
+    void weightChangeReachesTheRouterAndRouterSurvivesRegistryOutage() throws Exception {
+        long before = table.route("simple").revision();
+        long start = System.nanoTime();
+        Cluster.registryStub(registry).setRouting(SetRoutingRequest.newBuilder().setModel("simple").setStableVersion("1")
+                .setCanaryVersion("2").setCanaryWeight(50).setReason("router test: weight change").build());
+        long written = System.nanoTime();
+        Cluster.await("weight 50 in the router", () -> table.route("simple").canaryWeight() == 50);
+        long seen = System.nanoTime();
+        System.out.printf("weight change: SetRouting returned after %.1f ms, router applied it %.1f ms after the write returned (%.1f ms after it was sent)%n",
+                (written - start) / 1e6, (seen - written) / 1e6, (seen - start) / 1e6);
+        assertTrue(table.route("simple").revision() > before);
+
+        Cluster.stop(Cluster.registry);
+        Map<String, Integer> counts = load(300, 8, Map.of(), null);
+        System.out.println("with the registry stopped: " + counts);
+        assertEquals(300, counts.getOrDefault("1", 0) + counts.getOrDefault("2", 0), counts::toString);
+        assertEquals(50, table.route("simple").canaryWeight());
+
+        Cluster.startRegistry();
+        Cluster.awaitRegistry();
+        Cluster.registryStub(registry).setRouting(SetRoutingRequest.newBuilder().setModel("simple").setStableVersion("1")
+                .setCanaryVersion("2").setCanaryWeight(20).setReason("router test: after registry restart").build());
+        Cluster.await("router resumes the watch after the registry restarts",
+                () -> table.route("simple").canaryWeight() == 20);
+    }
+
+    @Test
+    @Order(6)
+    void failingCanaryIsAbortedThroughTheRegistry() throws InterruptedException {
+        var set = Cluster.registryStub(registry).setRouting(SetRoutingRequest.newBuilder().setModel("simple")
+                .setStableVersion("1").setCanaryVersion("3").setCanaryWeight(50)
+                .setReason("router test: canary 3 is in no inference repository, so it fails").build());
+        Cluster.await("canary 3 in the router", () -> "3".equals(table.route("simple").canary())
+                && table.route("simple").canaryWeight() == 50);
+        AtomicInteger errors = new AtomicInteger();
+        Cluster.await("automatic abort written to the registry", () -> {
+            for (int i = 0; i < 10; i++) {
+                if (call(null, Map.of()).status().getCode() != Status.Code.OK) {
+                    errors.incrementAndGet();
+                }
+            }
+            var entry = Cluster.registryStub(registry).getRouting(GetRoutingRequest.newBuilder().setModel("simple").build());
+            return entry.getRevision() > set.getRevision() && entry.getCanaryWeight() == 0;
+        });
+        var entry = Cluster.registryStub(registry).getRouting(GetRoutingRequest.newBuilder().setModel("simple").build());
+        System.out.println("aborted: " + entry + " after " + errors + " failed calls");
+        assertTrue(entry.getReason().contains("auto-abort"), entry.getReason());
+        assertEquals("3", entry.getCanaryVersion());
+        Cluster.await("abort back in the router", () -> table.route("simple").revision() == entry.getRevision());
+        for (int i = 0; i < 50; i++) {
+            Result r = call(null, Map.of());
+            assertEquals(Status.Code.OK, r.status().getCode(), r::toString);
+            assertEquals("1", r.version());
+        }
+    }
+}
