@@ -69,18 +69,28 @@ public class RegistryRuntime {
     MeterRegistry meters;
 
     private RegistryStore store;
-    private Registry registry;
+    private volatile Registry registry;
     private AccessPolicy accessPolicy;
     private final List<AutoCloseable> closeables = new ArrayList<>();
 
     void start(@Observes StartupEvent event) {
+        ensureStarted();
+    }
+
+    // The gRPC server may take calls before StartupEvent observers ran: the first caller
+    // (or the event) opens the store, and the others wait for it rather than see no registry.
+    private synchronized void ensureStarted() {
+        if (registry != null) {
+            return;
+        }
         accessPolicy = accessPolicy();
         store = JdbcStores.open(storeConfig());
-        registry = new Registry(store, System::currentTimeMillis);
-        Gauge.builder("maas_registry_watchers", registry.feed(), f -> f.watcherCount())
+        var opened = new Registry(store, System::currentTimeMillis);
+        Gauge.builder("maas_registry_watchers", opened.feed(), f -> f.watcherCount())
                 .description("Routing watch streams currently connected").register(meters);
-        Gauge.builder("maas_registry_routing_revision", registry.feed(), f -> f.revision())
+        Gauge.builder("maas_registry_routing_revision", opened.feed(), f -> f.revision())
                 .description("Current global routing revision").register(meters);
+        registry = opened;
         startDeclaredRouting();
         if (dbKind.equals("postgresql") && catchUpSeconds > 0) {
             ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "maas-registry-catch-up"));
@@ -89,7 +99,7 @@ public class RegistryRuntime {
         }
     }
 
-    void stop(@Observes ShutdownEvent event) {
+    synchronized void stop(@Observes ShutdownEvent event) {
         for (var c : closeables) {
             try {
                 c.close();
@@ -106,10 +116,15 @@ public class RegistryRuntime {
     }
 
     public Registry registry() {
+        var r = registry;
+        if (r != null) {
+            return r;
+        }
+        ensureStarted();
         return registry;
     }
 
-    public AccessPolicy accessPolicy() {
+    public synchronized AccessPolicy accessPolicy() {
         if (accessPolicy != null) {
             return accessPolicy;
         }
