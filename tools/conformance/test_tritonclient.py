@@ -10,6 +10,7 @@ Build first (`mvn -q -B install -DskipTests`), then: tools/conformance/run.sh
 Without the jar the tests are skipped, unless CI is set: then a missing jar fails.
 The server log goes to tools/conformance/target/tritonclient-server.log.
 """
+import atexit
 import os
 import pathlib
 import shutil
@@ -101,14 +102,15 @@ _STARTED = {}
 
 
 class Server:
-    def __init__(self, grpc_port, http_port, proc):
+    def __init__(self, grpc_port, http_port, proc, tmpdir):
         self.grpc_url = f"127.0.0.1:{grpc_port}"
         self.http_url = f"127.0.0.1:{http_port}"
         self.proc = proc
+        self.tmpdir = tmpdir
 
 
 @pytest.fixture(scope="session")
-def server():
+def server(tmp_path_factory):
     if not JAR.exists():
         msg = f"service jar not built: {JAR} (run `mvn -q -B install -DskipTests` first)"
         if IN_CI:
@@ -129,6 +131,9 @@ def server():
     env.pop("ORT_DISABLE_TELEMETRY", None)  # the service pins an ORT without telemetry
     env["MAAS_GRPC_PORT"] = str(grpc_port)
     env["MAAS_HTTP_PORT"] = str(http_port)
+    # A TMPDIR of its own, to see whether ONNX Runtime drops telemetry files (.ses, mat-debug-*).
+    tmpdir = tmp_path_factory.mktemp("service-tmp")
+    env["TMPDIR"] = str(tmpdir)
     LOG.parent.mkdir(parents=True, exist_ok=True)
     cmd = [java, "-jar", str(JAR), "--model-repository", str(MODEL_REPO)]
     with open(LOG, "wb") as log:
@@ -136,6 +141,7 @@ def server():
         log.flush()
         proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)
+    atexit.register(_stop, proc)  # also when pytest itself is interrupted
     try:
         client = grpcclient.InferenceServerClient(url=f"127.0.0.1:{grpc_port}")
         deadline = time.monotonic() + START_TIMEOUT_S
@@ -155,7 +161,7 @@ def server():
             time.sleep(0.25)
         client.close()
         _STARTED["proc"] = proc
-        yield Server(grpc_port, http_port, proc)
+        yield Server(grpc_port, http_port, proc, tmpdir)
     finally:
         _stop(proc)
 
@@ -426,3 +432,11 @@ def test_http_simple_infer_json(http_client):
     result = http_client.infer("simple", inputs, outputs=outputs)
     np.testing.assert_array_equal(result.as_numpy("OUTPUT0"), a + b)
     np.testing.assert_array_equal(result.as_numpy("OUTPUT1"), a - b)
+
+
+# --------------------------------------------------------------------------- no telemetry
+
+def test_no_onnxruntime_telemetry_files(server):
+    """ORT 1.29 writes $TMPDIR/.ses and mat-debug-<pid>.log; the service must not (runs last)."""
+    found = [p.name for p in server.tmpdir.iterdir() if p.name == ".ses" or p.name.startswith("mat-debug")]
+    assert not found, f"telemetry files in the service's TMPDIR {server.tmpdir}: {found}"
