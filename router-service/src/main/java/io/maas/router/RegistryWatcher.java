@@ -119,7 +119,8 @@ public class RegistryWatcher {
     }
 
     private static Route route(RoutingEntry e) {
-        return new Route(e.getModel(), e.getStableVersion(), e.getCanaryVersion(), e.getCanaryWeight(), e.getRevision());
+        return new Route(e.getModel(), e.getStableVersion(), e.getCanaryVersion(), e.getCanaryWeight(), e.getRevision(),
+                e.getReason());
     }
 
     /** The automatic abort's only registry write: canary weight 0, if the route is still at this revision. */

@@ -1,7 +1,12 @@
 package io.maas.router;
 
 /** One model's split between its stable and (optional) canary version, as held in memory. */
-public record Route(String model, String stable, String canary, int canaryWeight, long revision) {
+public record Route(String model, String stable, String canary, int canaryWeight, long revision, String reason) {
+
+    public Route(String model, String stable, String canary, int canaryWeight, long revision) {
+        this(model, stable, canary, canaryWeight, revision, "");
+    }
+
 
     public boolean hasCanary() {
         return canary != null && !canary.isEmpty() && canaryWeight > 0;

@@ -29,7 +29,7 @@ public class RoutingTable {
         if (r != null && r.hasCanary()) {
             Long aborted = abortedAt.get(model);
             if (aborted != null && aborted == r.revision()) {
-                return new Route(r.model(), r.stable(), r.canary(), 0, r.revision());
+                return new Route(r.model(), r.stable(), r.canary(), 0, r.revision(), "held at 0 by this router's canary abort");
             }
         }
         return r;

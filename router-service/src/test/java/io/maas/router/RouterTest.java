@@ -35,7 +35,6 @@ import io.maas.proto.inference.ModelInferRequest;
 import io.maas.proto.inference.ModelInferResponse;
 import io.maas.proto.inference.ModelMetadataRequest;
 import io.maas.proto.inference.ServerReadyRequest;
-import io.maas.proto.registry.GetRoutingRequest;
 import io.maas.proto.registry.SetRoutingRequest;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -256,24 +255,40 @@ class RouterTest {
         Cluster.await("canary 3 in the router", () -> "3".equals(table.route("simple").canary())
                 && table.route("simple").canaryWeight() == 50);
         AtomicInteger errors = new AtomicInteger();
+        // the abort is a registry write: the router sees it come back through its watch stream
         Cluster.await("automatic abort written to the registry", () -> {
             for (int i = 0; i < 10; i++) {
                 if (call(null, Map.of()).status().getCode() != Status.Code.OK) {
                     errors.incrementAndGet();
                 }
             }
-            var entry = Cluster.registryStub(registry).getRouting(GetRoutingRequest.newBuilder().setModel("simple").build());
-            return entry.getRevision() > set.getRevision() && entry.getCanaryWeight() == 0;
+            Route r = table.routes().get("simple");
+            return r.revision() > set.getRevision() && r.canaryWeight() == 0;
         });
-        var entry = Cluster.registryStub(registry).getRouting(GetRoutingRequest.newBuilder().setModel("simple").build());
+        Route entry = table.routes().get("simple");
         System.out.println("aborted: " + entry + " after " + errors + " failed calls");
-        assertTrue(entry.getReason().contains("auto-abort"), entry.getReason());
-        assertEquals("3", entry.getCanaryVersion());
-        Cluster.await("abort back in the router", () -> table.route("simple").revision() == entry.getRevision());
+        assertTrue(entry.reason().contains("auto-abort"), entry.reason());
+        assertEquals("3", entry.canary());
         for (int i = 0; i < 50; i++) {
             Result r = call(null, Map.of());
             assertEquals(Status.Code.OK, r.status().getCode(), r::toString);
             assertEquals("1", r.version());
         }
+    }
+
+    @Test
+    @Order(7)
+    void metricsAndGrpcHealth() {
+        String metrics = io.restassured.RestAssured.given().port(18400).get("/metrics").then().statusCode(200)
+                .extract().asString();
+        for (String needle : List.of("maas_router_requests_total{", "model=\"simple\"", "track=\"canary\"",
+                "maas_router_request_duration_seconds_bucket{", "maas_router_retries_total{",
+                "maas_router_ejections_total{", "maas_router_canary_aborts_total{")) {
+            assertTrue(metrics.contains(needle), "metrics lack " + needle);
+        }
+        var health = grpc.health.v1.HealthGrpc.newBlockingStub(router).withDeadlineAfter(10, TimeUnit.SECONDS)
+                .check(grpc.health.v1.HealthOuterClass.HealthCheckRequest.getDefaultInstance());
+        assertEquals(grpc.health.v1.HealthOuterClass.HealthCheckResponse.ServingStatus.SERVING, health.getStatus());
+        io.restassured.RestAssured.given().port(18400).get("/q/health/ready").then().statusCode(200);
     }
 }
