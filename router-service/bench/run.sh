@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Router benchmark on the tiny `simple` model, one run, three paths to the same inference process:
+#   direct  client -> inference-service
+#   router  client -> router-service -> inference-service
+#   nginx   client -> nginx grpc_pass -> inference-service
+# Prints one line per path and concurrency, then the added latency table (markdown).
+# Needs: mvn install -DskipTests (inference-service, router-service, models) and mvn test-compile in
+# router-service; nginx with http_v2 (Debian: apt-get install nginx-light).
+# Env: CONCURRENCY="1 8" WARMUP=5 DURATION=15 PORT_BASE=18600
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+CONCURRENCY=${CONCURRENCY:-"1 8"}
+WARMUP=${WARMUP:-5}
+DURATION=${DURATION:-15}
+P=${PORT_BASE:-18600}
+WORK=$(mktemp -d /tmp/maas-router-bench.XXXXXX)
+mkdir -p "$WORK/repo" "$WORK/nginx/logs"
+ln -s "$ROOT/models/target/repository/simple" "$WORK/repo/simple"
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+JAVA=${JAVA:-java}
+
+MAAS_GRPC_PORT=$((P+1)) MAAS_HTTP_PORT=$((P+2)) MAAS_ONNX_INTRA_OP_THREADS=1 ORT_DISABLE_TELEMETRY=1 \
+  $JAVA -Djava.io.tmpdir="$WORK" -jar inference-service/target/quarkus-app/quarkus-run.jar \
+  --model-repository "$WORK/repo" >"$WORK/inference.log" 2>&1 &
+PIDS+=($!)
+MAAS_GRPC_PORT=$((P+11)) MAAS_HTTP_PORT=$((P+12)) MAAS_ENDPOINTS_SOURCE=static \
+  MAAS_STATIC_ENDPOINTS="simple:1=127.0.0.1:$((P+1))" \
+  $JAVA -jar router-service/target/quarkus-app/quarkus-run.jar >"$WORK/router.log" 2>&1 &
+PIDS+=($!)
+cat >"$WORK/nginx/nginx.conf" <<CONF
+worker_processes auto;
+error_log $WORK/nginx/logs/error.log warn;
+pid $WORK/nginx/nginx.pid;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  upstream inference { server 127.0.0.1:$((P+1)); keepalive 64; }
+  server {
+    listen 127.0.0.1:$((P+21)) http2;
+    location / { grpc_pass grpc://inference; }
+  }
+}
+CONF
+nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -g 'daemon off;' &
+PIDS+=($!)
+
+CP="router-service/target/test-classes:router-service/target/quarkus-app/lib/main/*:router-service/target/quarkus-app/lib/boot/*"
+for i in $(seq 1 120); do
+  curl -sf "http://127.0.0.1:$((P+2))/v2/health/ready" >/dev/null 2>&1 \
+    && curl -sf "http://127.0.0.1:$((P+12))/q/health/ready" >/dev/null 2>&1 && break
+  sleep 0.5
+done
+RESULTS="$WORK/results.tsv"
+for c in $CONCURRENCY; do
+  for target in "direct 127.0.0.1:$((P+1))" "router 127.0.0.1:$((P+11))" "nginx 127.0.0.1:$((P+21))"; do
+    set -- $target
+    $JAVA -cp "$CP" io.maas.router.RouterBench "$1" "$2" "$c" "$WARMUP" "$DURATION" | tee -a "$RESULTS"
+  done
+done
+echo
+echo "| concurrency | path | calls/s | p50 µs | p99 µs | added p50 µs | added p99 µs |"
+echo "|---|---|---|---|---|---|---|"
+awk -F'\t' '{ split($2,c,"="); split($4,r,"="); split($5,a,"="); split($6,b,"=");
+  if ($1=="direct") { d50=a[2]; d99=b[2] }
+  printf "| %s | %s | %s | %s | %s | %s | %s |\n", c[2], $1, r[2], a[2], b[2],
+    ($1=="direct" ? "-" : a[2]-d50), ($1=="direct" ? "-" : b[2]-d99) }' "$RESULTS"

@@ -1,0 +1,101 @@
+package io.maas.router;
+
+import java.util.Arrays;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import io.grpc.ManagedChannel;
+import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.StreamObserver;
+import io.maas.proto.inference.GRPCInferenceServiceGrpc;
+import io.maas.proto.inference.ModelInferRequest;
+import io.maas.proto.inference.ModelInferResponse;
+
+/**
+ * Closed-loop gRPC load on the tiny {@code simple} model: {@code concurrency} callers, each sending
+ * its next ModelInfer when the previous one returns. Prints one line: label, calls, calls/s, p50,
+ * p99, p99.9 (µs), errors. Run by bench/run.sh; usage: RouterBench LABEL HOST:PORT CONCURRENCY WARMUP_S DURATION_S
+ */
+public final class RouterBench {
+
+    public static void main(String[] args) throws Exception {
+        String label = args[0];
+        String[] hp = args[1].split(":");
+        int concurrency = Integer.parseInt(args[2]);
+        int warmup = Integer.parseInt(args[3]);
+        int duration = Integer.parseInt(args[4]);
+        ManagedChannel ch = NettyChannelBuilder.forAddress(hp[0], Integer.parseInt(hp[1])).usePlaintext().directExecutor().build();
+        var stub = GRPCInferenceServiceGrpc.newStub(ch);
+        ModelInferRequest req = RouterTest.request("1");
+        run(stub, req, concurrency, warmup, null);
+        long[] lat = new long[20_000_000];
+        int[] n = new int[1];
+        int[] errors = new int[1];
+        long t0 = System.nanoTime();
+        run(stub, req, concurrency, duration, (nanos, ok) -> {
+            synchronized (lat) {
+                if (!ok) {
+                    errors[0]++;
+                } else if (n[0] < lat.length) {
+                    lat[n[0]++] = nanos;
+                }
+            }
+        });
+        double secs = (System.nanoTime() - t0) / 1e9;
+        long[] s = Arrays.copyOf(lat, n[0]);
+        Arrays.sort(s);
+        System.out.printf("%s\tc=%d\tcalls=%d\trps=%.0f\tp50_us=%.0f\tp99_us=%.0f\tp999_us=%.0f\terrors=%d%n", label, concurrency,
+                s.length, s.length / secs, pct(s, 0.50) / 1e3, pct(s, 0.99) / 1e3, pct(s, 0.999) / 1e3, errors[0]);
+        ch.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+
+    interface Sink {
+        void record(long nanos, boolean ok);
+    }
+
+    static double pct(long[] sorted, double q) {
+        return sorted.length == 0 ? 0 : sorted[(int) Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+    }
+
+    static void run(GRPCInferenceServiceGrpc.GRPCInferenceServiceStub stub, ModelInferRequest req, int concurrency,
+            int seconds, Sink sink) throws InterruptedException {
+        long end = System.nanoTime() + seconds * 1_000_000_000L;
+        CountDownLatch done = new CountDownLatch(concurrency);
+        AtomicBoolean stop = new AtomicBoolean();
+        for (int i = 0; i < concurrency; i++) {
+            new Object() {
+                void next() {
+                    if (stop.get() || System.nanoTime() > end) {
+                        done.countDown();
+                        return;
+                    }
+                    long start = System.nanoTime();
+                    stub.withDeadlineAfter(10, TimeUnit.SECONDS).modelInfer(req, new StreamObserver<ModelInferResponse>() {
+                        @Override
+                        public void onNext(ModelInferResponse value) {
+                        }
+
+                        @Override
+                        public void onError(Throwable t) {
+                            if (sink != null) {
+                                sink.record(System.nanoTime() - start, false);
+                            }
+                            next();
+                        }
+
+                        @Override
+                        public void onCompleted() {
+                            if (sink != null) {
+                                sink.record(System.nanoTime() - start, true);
+                            }
+                            next();
+                        }
+                    });
+                }
+            }.next();
+        }
+        done.await(seconds + 60L, TimeUnit.SECONDS);
+        stop.set(true);
+    }
+}
