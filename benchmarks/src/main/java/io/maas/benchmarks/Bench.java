@@ -23,8 +23,8 @@ public final class Bench {
             "raw", "raw ORT (in-process)", "off", "gRPC, batching off", "on", "gRPC, batching on");
 
     private final Options o;
-    private final Map<String, Measurement.Result> results = new LinkedHashMap<>();
-    private volatile ServiceProcess running;
+    private final Map<String, List<Measurement.Result>> results = new LinkedHashMap<>();
+    private final List<ServiceProcess> services = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     private Bench(Options o) {
         this.o = o;
@@ -61,49 +61,58 @@ public final class Bench {
         List<String> header = header();
         header.forEach(l -> System.out.println("# " + l));
         long cells = (long) workloads.size() * o.modes().size() * o.concurrency().size();
-        System.out.printf(Locale.ROOT, "# %d measurements, about %.0f s of load in total%n", cells,
-                cells * (o.warmupSeconds() + o.durationSeconds()));
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            ServiceProcess s = running;
-            if (s != null) {
-                try {
-                    s.close();
-                } catch (InterruptedException ignored) {
-                    // Exiting anyway.
-                }
-            }
-        }));
+        System.out.printf(Locale.ROOT, "# %d cells x %d rounds, about %.0f s of load in total%n", cells, o.rounds(),
+                cells * (o.rounds() * (o.warmupSeconds() + o.durationSeconds()) + o.warmupSeconds()));
+        Runtime.getRuntime().addShutdownHook(new Thread(this::closeServices));
 
         long began = System.nanoTime();
-        if (o.modes().contains("raw")) {
-            for (Workload w : workloads) {
-                try (RawOrt raw = new RawOrt(w.modelFile(o.repository()), w, o.intraOpThreads())) {
-                    for (int c : o.concurrency()) {
-                        record(w.model(), "raw", c, raw.measure(c, o.warmupSeconds(), o.durationSeconds()));
-                    }
-                }
-            }
-        }
+        Map<String, RawOrt> raws = new LinkedHashMap<>();
+        Map<String, GrpcLoad> loads = new LinkedHashMap<>();
         Path work = Files.createTempDirectory("maas-bench-");
-        for (String mode : List.of("off", "on")) {
-            if (!o.modes().contains(mode)) {
-                continue;
-            }
-            Path repo = ServiceProcess.repository(work.resolve("repository-batching-" + mode), o.repository(),
-                    workloads, mode.equals("on"), o);
-            Path log = work.resolve("service-batching-" + mode + ".log");
-            System.out.println("# starting the service (batching " + mode + "), log " + log);
-            try (ServiceProcess service = ServiceProcess.start(o.serviceJar(), repo, o.models(), o, log)) {
-                running = service;
+        try {
+            if (o.modes().contains("raw")) {
                 for (Workload w : workloads) {
-                    GrpcLoad load = new GrpcLoad(service.channel(), w);
+                    raws.put(w.model(), new RawOrt(w.modelFile(o.repository()), w, o.intraOpThreads()));
+                }
+            }
+            // Both services are started up front and stay idle while the others are measured, so
+            // raw, unbatched and batched figures of one cell are taken seconds apart, under the same
+            // background load.
+            int portOffset = 0;
+            for (String mode : List.of("off", "on")) {
+                if (!o.modes().contains(mode)) {
+                    continue;
+                }
+                Path repo = ServiceProcess.repository(work.resolve("repository-batching-" + mode), o.repository(),
+                        workloads, mode.equals("on"), o);
+                Path log = work.resolve("service-batching-" + mode + ".log");
+                System.out.println("# starting the service (batching " + mode + "), log " + log);
+                ServiceProcess service = ServiceProcess.start(o.serviceJar(), repo, o.models(), o, log, portOffset);
+                portOffset += 2;
+                services.add(service);
+                for (Workload w : workloads) {
+                    loads.put(w.model() + "/" + mode, new GrpcLoad(service.channel(), w));
+                }
+            }
+            for (int round = 1; round <= o.rounds(); round++) {
+                double warmup = round == 1 ? 2 * o.warmupSeconds() : o.warmupSeconds();
+                System.out.println("# round " + round + " of " + o.rounds());
+                for (Workload w : workloads) {
                     for (int c : o.concurrency()) {
-                        record(w.model(), mode, c, load.measure(c, o.warmupSeconds(), o.durationSeconds()));
+                        for (String mode : o.modes()) {
+                            Measurement.Result r = mode.equals("raw")
+                                    ? raws.get(w.model()).measure(c, warmup, o.durationSeconds())
+                                    : loads.get(w.model() + "/" + mode).measure(c, warmup, o.durationSeconds());
+                            record(w.model(), mode, c, r);
+                        }
                     }
                 }
-            } finally {
-                running = null;
             }
+        } finally {
+            for (RawOrt raw : raws.values()) {
+                raw.close();
+            }
+            closeServices();
         }
         deleteRepositories(work);
         String report = report(header, (System.nanoTime() - began) / 1e9);
@@ -115,8 +124,26 @@ public final class Bench {
         }
     }
 
+    private void closeServices() {
+        for (ServiceProcess s : services) {
+            try {
+                s.close();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        services.clear();
+    }
+
+    /** The round with the highest throughput: background load only ever lowers a figure. */
+    private Measurement.Result best(String key) {
+        List<Measurement.Result> rounds = results.get(key);
+        return rounds == null ? null
+                : rounds.stream().max(Comparator.comparingDouble(Measurement.Result::throughput)).orElse(null);
+    }
+
     private void record(String model, String mode, int c, Measurement.Result r) {
-        results.put(key(model, mode, c), r);
+        results.computeIfAbsent(key(model, mode, c), k -> new ArrayList<>()).add(r);
         System.out.printf(Locale.ROOT, "%-7s %-22s c=%-3d %9.1f inf/s  p50 %9.3f ms  p99 %9.3f ms  (%d calls%s)%n",
                 model, MODE_NAMES.get(mode), c, r.throughput(), r.p50Micros() / 1e3, r.p99Micros() / 1e3, r.calls(),
                 r.errors() > 0 ? ", " + r.errors() + " errors, first: " + r.firstError() : "");
@@ -137,29 +164,33 @@ public final class Bench {
         sb.append("MaaS benchmark: raw ONNX Runtime vs the inference service over gRPC (loopback)\n\n");
         header.forEach(l -> sb.append("- ").append(l).append('\n'));
         sb.append(String.format(Locale.ROOT, "- load average at end %s; run took %.0f s%n%n", loadAverage(), seconds));
-        sb.append("| model | path | concurrency | throughput (inf/s) | p50 (ms) | p99 (ms) | served/raw | errors |\n");
-        sb.append("|---|---|---:|---:|---:|---:|---:|---:|\n");
+        sb.append("| model | path | concurrency | throughput (inf/s) | p50 (ms) | p99 (ms) | served/raw | errors"
+                + " | throughput of each round |\n");
+        sb.append("|---|---|---:|---:|---:|---:|---:|---:|---|\n");
         for (String model : o.models()) {
             for (String mode : o.modes()) {
                 for (int c : o.concurrency()) {
-                    Measurement.Result r = results.get(key(model, mode, c));
-                    Measurement.Result raw = results.get(key(model, "raw", c));
+                    Measurement.Result r = best(key(model, mode, c));
+                    Measurement.Result raw = best(key(model, "raw", c));
                     if (r == null) {
                         continue;
                     }
                     String ratio = mode.equals("raw") || raw == null ? "" : pct(r.throughput() / raw.throughput());
-                    sb.append(String.format(Locale.ROOT, "| %s | %s | %d | %.1f | %.3f | %.3f | %s | %d |%n", model,
-                            MODE_NAMES.get(mode), c, r.throughput(), r.p50Micros() / 1e3, r.p99Micros() / 1e3, ratio,
-                            r.errors()));
+                    String rounds = String.join(" / ", results.get(key(model, mode, c)).stream()
+                            .map(x -> String.format(Locale.ROOT, "%.1f", x.throughput())).toList());
+                    long errors = results.get(key(model, mode, c)).stream().mapToLong(Measurement.Result::errors).sum();
+                    sb.append(String.format(Locale.ROOT, "| %s | %s | %d | %.1f | %.3f | %.3f | %s | %d | %s |%n",
+                            model, MODE_NAMES.get(mode), c, r.throughput(), r.p50Micros() / 1e3, r.p99Micros() / 1e3,
+                            ratio, errors, rounds));
                 }
             }
         }
         sb.append("\nRatios\n\n");
         for (String model : o.models()) {
             for (int c : o.concurrency()) {
-                Measurement.Result raw = results.get(key(model, "raw", c));
-                Measurement.Result off = results.get(key(model, "off", c));
-                Measurement.Result on = results.get(key(model, "on", c));
+                Measurement.Result raw = best(key(model, "raw", c));
+                Measurement.Result off = best(key(model, "off", c));
+                Measurement.Result on = best(key(model, "on", c));
                 List<String> parts = new ArrayList<>();
                 if (raw != null && off != null) {
                     parts.add("served/raw unbatched " + pct(off.throughput() / raw.throughput()));
@@ -187,13 +218,13 @@ public final class Bench {
             return;
         }
         int top = o.concurrency().stream().max(Comparator.naturalOrder()).orElse(1);
-        Measurement.Result rawTop = results.get(key("minilm", "raw", top));
+        Measurement.Result rawTop = best(key("minilm", "raw", top));
         double rawPeak = peak("minilm", "raw");
         double servedPeak = Math.max(peak("minilm", "off"), peak("minilm", "on"));
         if (rawTop == null || servedPeak == 0) {
             return;
         }
-        double servedTop = Stream.of("off", "on").map(m -> results.get(key("minilm", m, top)))
+        double servedTop = Stream.of("off", "on").map(m -> best(key("minilm", m, top)))
                 .filter(r -> r != null).mapToDouble(Measurement.Result::throughput).max().orElse(0);
         double ratioTop = servedTop / rawTop.throughput();
         double ratioPeak = servedPeak / rawPeak;
@@ -206,18 +237,18 @@ public final class Bench {
     }
 
     private double peak(String model, String mode) {
-        return o.concurrency().stream().map(c -> results.get(key(model, mode, c))).filter(r -> r != null)
+        return o.concurrency().stream().map(c -> best(key(model, mode, c))).filter(r -> r != null)
                 .mapToDouble(Measurement.Result::throughput).max().orElse(0);
     }
 
     /** Per-request serving overhead: p50 over gRPC at concurrency 1 minus raw ORT p50 at concurrency 1. */
     private void overhead(StringBuilder sb) {
-        Measurement.Result raw = results.get(key("simple", "raw", 1));
+        Measurement.Result raw = best(key("simple", "raw", 1));
         if (raw == null) {
             return;
         }
         for (String mode : List.of("off", "on")) {
-            Measurement.Result r = results.get(key("simple", mode, 1));
+            Measurement.Result r = best(key("simple", mode, 1));
             if (r != null) {
                 sb.append(String.format(Locale.ROOT, "- serving overhead per request on the tiny model (%s): p50 %.1f µs"
                         + " via gRPC - %.1f µs raw ORT = %.1f µs%s%n", MODE_NAMES.get(mode), r.p50Micros(),

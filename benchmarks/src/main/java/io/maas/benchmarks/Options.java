@@ -12,7 +12,7 @@ import java.util.Map;
  */
 record Options(Path repository, Path serviceJar, List<String> models, List<String> modes, List<Integer> concurrency,
                double warmupSeconds, double durationSeconds, int intraOpThreads, int instances, long queueDelayMicros,
-               int seq, int grpcPort, int httpPort, List<String> serverJvmOpts, Path out) {
+               int rounds, int seq, int grpcPort, int httpPort, List<String> serverJvmOpts, String outFile) {
 
     static final String USAGE = """
             Usage: bin/bench [flags]   (every flag also reads the environment variable shown)
@@ -21,8 +21,9 @@ record Options(Path repository, Path serviceJar, List<String> models, List<Strin
               --models LIST           minilm,simple                                 [BENCH_MODELS]
               --modes LIST            raw,off,on (raw ORT, served unbatched, served batched) [BENCH_MODES]
               --concurrency LIST      1,8,32                                        [BENCH_CONCURRENCY]
-              --warmup SECONDS        warm-up before each measurement, 4            [BENCH_WARMUP]
-              --duration SECONDS      length of each measurement, 10                [BENCH_DURATION]
+              --warmup SECONDS        warm-up before each measurement, 2 (doubled in round 1) [BENCH_WARMUP]
+              --duration SECONDS      length of each measurement, 5                 [BENCH_DURATION]
+              --rounds R              interleaved rounds; each cell reports its best, 3 [BENCH_ROUNDS]
               --threads N             ORT intra-op threads, raw and served, 2       [BENCH_THREADS]
               --instances K           instance_group count of the served models, 1  [BENCH_INSTANCES]
               --queue-delay-us N      max_queue_delay_microseconds when batching, 1000 [BENCH_QUEUE_DELAY_US]
@@ -64,16 +65,17 @@ record Options(Path repository, Path serviceJar, List<String> models, List<Strin
                 list(l.get("models", "BENCH_MODELS", "minilm,simple")),
                 list(l.get("modes", "BENCH_MODES", "raw,off,on")),
                 list(l.get("concurrency", "BENCH_CONCURRENCY", "1,8,32")).stream().map(Integer::parseInt).toList(),
-                Double.parseDouble(l.get("warmup", "BENCH_WARMUP", "4")),
-                Double.parseDouble(l.get("duration", "BENCH_DURATION", "10")),
+                Double.parseDouble(l.get("warmup", "BENCH_WARMUP", "2")),
+                Double.parseDouble(l.get("duration", "BENCH_DURATION", "5")),
                 Integer.parseInt(l.get("threads", "BENCH_THREADS", "2")),
                 Integer.parseInt(l.get("instances", "BENCH_INSTANCES", "1")),
                 Long.parseLong(l.get("queue-delay-us", "BENCH_QUEUE_DELAY_US", "1000")),
+                Integer.parseInt(l.get("rounds", "BENCH_ROUNDS", "3")),
                 Integer.parseInt(l.get("seq", "BENCH_SEQ", "128")),
                 Integer.parseInt(l.get("grpc-port", "BENCH_GRPC_PORT", "0")),
                 Integer.parseInt(l.get("http-port", "BENCH_HTTP_PORT", "0")),
                 words(l.get("server-jvm-opts", "BENCH_SERVER_JVM_OPTS", "")),
-                l.get("out", "BENCH_OUT", "").isBlank() ? null : Path.of(l.get("out", "BENCH_OUT", "")));
+                l.get("out", "BENCH_OUT", ""));
         if (!flags.isEmpty()) {
             throw new IllegalArgumentException("unknown flag(s) " + flags.keySet() + "\n" + USAGE);
         }
@@ -87,8 +89,8 @@ record Options(Path repository, Path serviceJar, List<String> models, List<Strin
                 throw new IllegalArgumentException("unknown mode '" + m + "' (raw, off, on)");
             }
         }
-        if (o.intraOpThreads < 1 || o.instances < 1 || o.durationSeconds <= 0 || o.warmupSeconds < 0) {
-            throw new IllegalArgumentException("threads and instances must be >= 1, duration > 0, warmup >= 0");
+        if (o.rounds < 1 || o.intraOpThreads < 1 || o.instances < 1 || o.durationSeconds <= 0 || o.warmupSeconds < 0) {
+            throw new IllegalArgumentException("rounds, threads and instances must be >= 1, duration > 0, warmup >= 0");
         }
         return o;
     }
@@ -113,6 +115,11 @@ record Options(Path repository, Path serviceJar, List<String> models, List<Strin
         }
     }
 
+    /** The report file, or null. */
+    Path out() {
+        return outFile.isBlank() ? null : Path.of(outFile);
+    }
+
     /** Human-readable summary for the report header. */
     List<String> describe() {
         List<String> lines = new ArrayList<>();
@@ -120,8 +127,10 @@ record Options(Path repository, Path serviceJar, List<String> models, List<Strin
                 + " sequential execution, all graph optimisations");
         lines.add("served: instance_group count " + instances + ", max_batch_size 32, batching on = dynamic_batching"
                 + " with max_queue_delay_microseconds " + queueDelayMicros);
-        lines.add("warm-up " + warmupSeconds + " s, measurement " + durationSeconds + " s per cell; concurrency "
-                + concurrency + "; batch 1 per call; MiniLM seq " + seq);
+        lines.add(rounds + " interleaved rounds (raw, off, on back to back per model and concurrency); each cell"
+                + " reports its round with the highest throughput; warm-up " + warmupSeconds + " s (doubled in round 1),"
+                + " measurement " + durationSeconds + " s; concurrency " + concurrency + "; batch 1 per call;"
+                + " MiniLM seq " + seq);
         return lines;
     }
 }

@@ -54,10 +54,11 @@ final class ServiceProcess implements AutoCloseable {
         return dir;
     }
 
-    static ServiceProcess start(Path jar, Path repository, List<String> models, Options o, Path log)
+    /** Starts the service and waits until it and every model are ready; fixed ports are shifted by portOffset. */
+    static ServiceProcess start(Path jar, Path repository, List<String> models, Options o, Path log, int portOffset)
             throws Exception {
-        int grpcPort = o.grpcPort() > 0 ? o.grpcPort() : freePort();
-        int httpPort = o.httpPort() > 0 ? o.httpPort() : freePort();
+        int grpcPort = o.grpcPort() > 0 ? o.grpcPort() + portOffset : freePort();
+        int httpPort = o.httpPort() > 0 ? o.httpPort() + portOffset : freePort();
         String java = ProcessHandle.current().info().command().orElse("java");
         List<String> cmd = new ArrayList<>();
         cmd.add(java);
