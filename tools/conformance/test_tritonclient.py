@@ -434,6 +434,42 @@ def test_http_simple_infer_json(http_client):
     np.testing.assert_array_equal(result.as_numpy("OUTPUT1"), a - b)
 
 
+
+def _http_inputs(arrays, binary):
+    result = []
+    for name, arr in arrays.items():
+        inp = httpclient.InferInput(name, list(arr.shape), _v2_type(arr))
+        inp.set_data_from_numpy(arr, binary_data=binary)
+        result.append(inp)
+    return result
+
+
+def test_http_simple_infer_binary(http_client):
+    """tritonclient.http's default: Triton's binary tensor extension."""
+    a, b = simple_inputs()
+    result = http_client.infer("simple", _http_inputs({"INPUT0": a, "INPUT1": b}, binary=True))
+    np.testing.assert_array_equal(result.as_numpy("OUTPUT0"), a + b)
+    np.testing.assert_array_equal(result.as_numpy("OUTPUT1"), a - b)
+
+
+def test_http_unknown_model_is_404(http_client):
+    status, msg = _status(lambda: http_client.get_model_metadata("no_such_model"))
+    assert status == "404", msg
+
+
+def test_http_wrong_shape_is_400(http_client):
+    a = np.zeros((2, 8), dtype=np.float32)
+    status, msg = _status(lambda: http_client.infer("simple", _http_inputs({"INPUT0": a, "INPUT1": a}, binary=False)))
+    assert status == "400", msg
+
+
+# --------------------------------------------------------------------------- repository extension
+
+def test_repository_index_lists_ready_versions(client):
+    index = client.get_model_repository_index()
+    ready = {(m.name, m.version) for m in index.models if m.state == "READY"}
+    assert {("minilm", "1"), ("minilm", "2"), ("simple", "1"), ("simple", "2"), ("identity", "1")} <= ready, index
+
 # --------------------------------------------------------------------------- no telemetry
 
 def test_no_onnxruntime_telemetry_files(server):
