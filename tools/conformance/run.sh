@@ -10,4 +10,4 @@ repo="$(cd "$here/../.." && pwd)"
 
 "$repo/tools/python/setup.sh"
 cd "$repo"
-exec "${MAAS_VENV:-$repo/.venv}/bin/python" -m pytest -q -p no:cacheprovider tools/conformance "$@"
+exec "${MAAS_VENV:-$repo/.venv}/bin/python" -m pytest -q -rfEs -p no:cacheprovider tools/conformance "$@"
