@@ -17,6 +17,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
+import ai.onnxruntime.TensorInfo.OnnxTensorType;
 import io.maas.inference.domain.Datatype;
 import io.maas.inference.domain.InferenceException;
 import io.maas.inference.domain.ModelRunner;
@@ -85,18 +86,22 @@ final class OnnxModelRunner implements ModelRunner {
             }
             return OnnxTensor.createTensor(env, strings, t.shape());
         }
-        OnnxJavaType type = OnnxTypes.javaType(t.datatype());
-        if (type == null) {
-            throw InferenceException.invalid("input '" + t.name() + "' is " + t.datatype()
-                    + ", which ONNX Runtime's Java API cannot pass to a model; export the model with a signed or"
-                    + " wider type");
-        }
         ByteBuffer data = t.data().slice();
         if (!data.isDirect()) {
             // The one copy of a request's bytes: protocol buffers hold them on the heap, ORT reads native memory.
             data = ByteBuffer.allocateDirect(data.remaining()).put(data).flip();
         }
-        return OnnxTensor.createTensor(env, data.order(ByteOrder.nativeOrder()), t.shape(), type);
+        data.order(ByteOrder.nativeOrder());
+        OnnxJavaType type = OnnxTypes.javaType(t.datatype());
+        if (type != null) {
+            return OnnxTensor.createTensor(env, data, t.shape(), type);
+        }
+        OnnxTensorType wide = OnnxTypes.onnxType(t.datatype());
+        if (wide == null || WideUnsignedTensors.unavailable() != null) {
+            throw InferenceException.invalid("input '" + t.name() + "' is " + t.datatype() + ", which this ONNX"
+                    + " Runtime build cannot take from Java (" + WideUnsignedTensors.unavailable() + ")");
+        }
+        return WideUnsignedTensors.create(env, data, t.shape(), wide);
     }
 
     private static Tensor fromOnnx(String name, OnnxTensor value) throws OrtException {
@@ -108,7 +113,7 @@ final class OnnxModelRunner implements ModelRunner {
             flatten(value.getValue(), flat);
             return Tensor.ofStrings(name, shape, flat.toArray(byte[][]::new));
         }
-        if (datatype == null || OnnxTypes.javaType(datatype) == null) {
+        if (datatype == null) {
             throw new InferenceException(InferenceException.Kind.INTERNAL, "output '" + name + "' has type "
                     + info.onnxType + ", which ONNX Runtime's Java API cannot read");
         }

@@ -30,6 +30,16 @@ final class OnnxTypes {
         };
     }
 
+    /** The ONNX element type of the unsigned types the Java API has no Java-side type for; null otherwise. */
+    static OnnxTensorType onnxType(Datatype datatype) {
+        return switch (datatype) {
+            case UINT16 -> OnnxTensorType.ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT16;
+            case UINT32 -> OnnxTensorType.ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT32;
+            case UINT64 -> OnnxTensorType.ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT64;
+            default -> null;
+        };
+    }
+
     /**
      * The Java-side type used to hand a buffer to ONNX Runtime; null where its Java API has none
      * (UINT16, UINT32, UINT64 and BYTES, which goes through strings).
