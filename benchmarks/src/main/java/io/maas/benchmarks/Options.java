@@ -22,7 +22,7 @@ record Options(Path repository, Path serviceJar, List<String> models, List<Strin
               --modes LIST            raw,off,on (raw ORT, served unbatched, served batched) [BENCH_MODES]
               --concurrency LIST      1,8,32                                        [BENCH_CONCURRENCY]
               --warmup SECONDS        warm-up before each measurement, 2 (doubled in round 1) [BENCH_WARMUP]
-              --duration SECONDS      length of each measurement, 5                 [BENCH_DURATION]
+              --duration SECONDS      length of each measurement, 4                 [BENCH_DURATION]
               --rounds R              interleaved rounds; each cell reports its best, 3 [BENCH_ROUNDS]
               --threads N             ORT intra-op threads, raw and served, 2       [BENCH_THREADS]
               --instances K           instance_group count of the served models, 1  [BENCH_INSTANCES]
@@ -66,7 +66,7 @@ record Options(Path repository, Path serviceJar, List<String> models, List<Strin
                 list(l.get("modes", "BENCH_MODES", "raw,off,on")),
                 list(l.get("concurrency", "BENCH_CONCURRENCY", "1,8,32")).stream().map(Integer::parseInt).toList(),
                 Double.parseDouble(l.get("warmup", "BENCH_WARMUP", "2")),
-                Double.parseDouble(l.get("duration", "BENCH_DURATION", "5")),
+                Double.parseDouble(l.get("duration", "BENCH_DURATION", "4")),
                 Integer.parseInt(l.get("threads", "BENCH_THREADS", "2")),
                 Integer.parseInt(l.get("instances", "BENCH_INSTANCES", "1")),
                 Long.parseLong(l.get("queue-delay-us", "BENCH_QUEUE_DELAY_US", "1000")),
