@@ -1,5 +1,9 @@
 package io.maas.router;
 
+import io.maas.router.domain.Endpoint;
+import io.maas.router.domain.EndpointPool;
+import io.maas.router.domain.ModelKey;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.util.List;

@@ -1,5 +1,10 @@
 package io.maas.router;
 
+import io.maas.router.domain.Route;
+import io.maas.router.domain.VersionChooser;
+import io.maas.router.adapters.Payload;
+import io.maas.router.adapters.RequestHeader;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 

@@ -1,5 +1,8 @@
 package io.maas.router;
 
+import io.maas.router.domain.Route;
+import io.maas.router.domain.RoutingTable;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 

@@ -1,4 +1,4 @@
-package io.maas.router;
+package io.maas.router.domain;
 
 import java.util.HashMap;
 import java.util.List;

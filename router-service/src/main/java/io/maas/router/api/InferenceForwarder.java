@@ -1,4 +1,18 @@
-package io.maas.router;
+package io.maas.router.api;
+
+import io.maas.router.domain.RouterConfig;
+import io.maas.router.domain.CanaryGuard;
+import io.maas.router.domain.Endpoint;
+import io.maas.router.domain.EndpointPool;
+import io.maas.router.domain.ModelKey;
+import io.maas.router.domain.Route;
+import io.maas.router.domain.RouterState;
+import io.maas.router.domain.RoutingTable;
+import io.maas.router.domain.VersionChooser;
+import io.maas.router.adapters.Bytes;
+import io.maas.router.adapters.Payload;
+import io.maas.router.adapters.RequestHeader;
+import io.maas.router.adapters.RouterMetrics;
 
 import java.io.IOException;
 import java.util.ArrayList;
@@ -202,7 +216,7 @@ public class InferenceForwarder implements BindableService {
             }
             payload = new Payload(request, choice.version().equals(rh.version()) ? NO_SUFFIX
                     : RequestHeader.versionSuffix(choice.version()));
-            state.inFlight.incrementAndGet();
+            state.callStarted();
             attempt();
         }
 
@@ -218,12 +232,12 @@ public class InferenceForwarder implements BindableService {
                 return;
             }
             tried.add(endpoint);
-            endpoint.outstanding.incrementAndGet();
+            endpoint.acquired();
             CallOptions options = CallOptions.DEFAULT.withMaxOutboundMessageSize(config.balancer().maxMessageBytes());
             if (deadline != null) {
                 options = options.withDeadline(deadline);
             }
-            ClientCall<Payload, byte[]> up = endpoint.channel.newCall(clientMethod, options);
+            ClientCall<Payload, byte[]> up = endpoint.channel().newCall(clientMethod, options);
             upstream = up;
             up.start(new ClientCall.Listener<>() {
                 Metadata responseHeaders;
@@ -241,7 +255,7 @@ public class InferenceForwarder implements BindableService {
 
                 @Override
                 public void onClose(Status status, Metadata trailers) {
-                    endpoint.outstanding.decrementAndGet();
+                    endpoint.released();
                     outcome(endpoint, status);
                     synchronized (Forward.this) {
                         if (done) {
@@ -314,7 +328,7 @@ public class InferenceForwarder implements BindableService {
                 if (method.equals("ModelInfer")) {
                     canary.record(key, status.getCode(), nanos);
                 }
-                state.inFlight.decrementAndGet();
+                state.callFinished();
             }
         }
 

@@ -1,4 +1,4 @@
-package io.maas.router;
+package io.maas.router.domain;
 
 /**
  * Outcomes and latencies of one model version over a sliding window of one-second buckets.

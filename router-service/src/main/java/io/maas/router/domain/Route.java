@@ -1,4 +1,4 @@
-package io.maas.router;
+package io.maas.router.domain;
 
 /** One model's split between its stable and (optional) canary version, as held in memory. */
 public record Route(String model, String stable, String canary, int canaryWeight, long revision, String reason) {
@@ -6,7 +6,6 @@ public record Route(String model, String stable, String canary, int canaryWeight
     public Route(String model, String stable, String canary, int canaryWeight, long revision) {
         this(model, stable, canary, canaryWeight, revision, "");
     }
-
 
     public boolean hasCanary() {
         return canary != null && !canary.isEmpty() && canaryWeight > 0;

@@ -1,4 +1,7 @@
-package io.maas.router;
+package io.maas.router.api;
+
+import io.maas.router.domain.RouterState;
+import io.maas.router.domain.RoutingTable;
 
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
@@ -22,7 +25,7 @@ public class RoutingReadiness implements HealthCheck {
         return HealthCheckResponse.named("routing-table").status(state.ready())
                 .withData("revision", table.revision())
                 .withData("models", table.routes().size())
-                .withData("draining", state.draining)
+                .withData("draining", state.draining())
                 .build();
     }
 }

@@ -1,4 +1,8 @@
-package io.maas.router;
+package io.maas.router.adapters;
+
+import io.maas.router.domain.RouterConfig;
+import io.maas.router.domain.Route;
+import io.maas.router.domain.RoutingTable;
 
 import java.util.ArrayList;
 import java.util.List;

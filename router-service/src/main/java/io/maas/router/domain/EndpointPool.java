@@ -1,4 +1,5 @@
-package io.maas.router;
+package io.maas.router.domain;
+
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -44,7 +45,7 @@ public class EndpointPool {
                 live.add(a);
                 endpoints.add(byAddress.computeIfAbsent(a, this::open));
             }
-            endpoints.sort((x, y) -> x.address.compareTo(y.address));
+            endpoints.sort((x, y) -> x.address().compareTo(y.address()));
             next.put(key, List.copyOf(endpoints));
         });
         groups = Map.copyOf(next);
@@ -53,7 +54,7 @@ public class EndpointPool {
             var e = it.next();
             if (!live.contains(e.getKey())) {
                 it.remove();
-                e.getValue().channel.shutdown();
+                e.getValue().channel().shutdown();
             }
         }
         LOG.log(System.Logger.Level.INFO, "endpoints: {0}", next);
@@ -146,7 +147,7 @@ public class EndpointPool {
         if (b == null) {
             return a;
         }
-        return b.outstanding.get() < a.outstanding.get() ? b : a;
+        return b.outstanding() < a.outstanding() ? b : a;
     }
 
     private static int gcd(int a, int b) {
@@ -157,15 +158,15 @@ public class EndpointPool {
     public synchronized void shutdown(long timeoutMs) {
         long deadline = System.nanoTime() + timeoutMs * 1_000_000L;
         for (Endpoint e : byAddress.values()) {
-            e.channel.shutdown();
+            e.channel().shutdown();
         }
         for (Endpoint e : byAddress.values()) {
             try {
-                e.channel.awaitTermination(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                e.channel().awaitTermination(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
             } catch (InterruptedException ie) {
                 Thread.currentThread().interrupt();
             }
-            e.channel.shutdownNow();
+            e.channel().shutdownNow();
         }
         byAddress.clear();
     }

@@ -1,4 +1,6 @@
-package io.maas.router;
+package io.maas.router.adapters;
+
+import io.maas.router.domain.ModelKey;
 
 import java.time.Duration;
 import java.util.Map;

@@ -1,4 +1,4 @@
-package io.maas.router;
+package io.maas.router.domain;
 
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -11,8 +11,24 @@ public class RouterState {
     @Inject
     RoutingTable table;
 
-    final AtomicInteger inFlight = new AtomicInteger();
-    volatile boolean draining;
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private volatile boolean draining;
+
+    public void callStarted() {
+        inFlight.incrementAndGet();
+    }
+
+    public void callFinished() {
+        inFlight.decrementAndGet();
+    }
+
+    public void startDraining() {
+        draining = true;
+    }
+
+    public boolean draining() {
+        return draining;
+    }
 
     /** Ready once a routing table has been received, and until draining starts. */
     public boolean ready() {

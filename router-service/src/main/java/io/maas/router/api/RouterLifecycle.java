@@ -1,4 +1,13 @@
-package io.maas.router;
+package io.maas.router.api;
+
+import io.maas.router.domain.RouterConfig;
+import io.maas.router.domain.CanaryGuard;
+import io.maas.router.domain.EndpointPool;
+import io.maas.router.domain.RouterState;
+import io.maas.router.domain.RoutingTable;
+import io.maas.router.adapters.KubernetesEndpoints;
+import io.maas.router.adapters.RegistryWatcher;
+import io.maas.router.adapters.StaticEndpoints;
 
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
@@ -56,9 +65,9 @@ public class RouterLifecycle {
     }
 
     void stop(@Observes ShutdownEvent event) {
-        state.draining = true;
+        state.startDraining();
         long deadline = System.nanoTime() + config.balancer().drainSeconds() * 1_000_000_000L;
-        while (state.inFlight.get() > 0 && System.nanoTime() < deadline) {
+        while (state.inFlight() > 0 && System.nanoTime() < deadline) {
             try {
                 Thread.sleep(20);
             } catch (InterruptedException e) {
@@ -66,7 +75,7 @@ public class RouterLifecycle {
                 break;
             }
         }
-        LOG.log(System.Logger.Level.INFO, "drained; {0} calls still in flight", state.inFlight.get());
+        LOG.log(System.Logger.Level.INFO, "drained; {0} calls still in flight", state.inFlight());
         canary.stop();
         registry.stop();
         if (discovery != null) {

@@ -1,4 +1,7 @@
-package io.maas.router;
+package io.maas.router.domain;
+
+import io.maas.router.adapters.RegistryWatcher;
+import io.maas.router.adapters.RouterMetrics;
 
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;

@@ -1,4 +1,4 @@
-package io.maas.router;
+package io.maas.router.adapters;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;

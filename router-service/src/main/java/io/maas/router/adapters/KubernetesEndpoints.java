@@ -1,4 +1,7 @@
-package io.maas.router;
+package io.maas.router.adapters;
+
+import io.maas.router.domain.EndpointPool;
+import io.maas.router.domain.ModelKey;
 
 import java.util.ArrayList;
 import java.util.HashMap;

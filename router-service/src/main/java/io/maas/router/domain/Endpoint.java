@@ -1,4 +1,4 @@
-package io.maas.router;
+package io.maas.router.domain;
 
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -9,9 +9,9 @@ import io.grpc.ManagedChannel;
  * (the load balancer's signal) and its outlier state.
  */
 public final class Endpoint {
-    final String address;
-    final ManagedChannel channel;
-    final AtomicInteger outstanding = new AtomicInteger();
+    private final String address;
+    private final ManagedChannel channel;
+    private final AtomicInteger outstanding = new AtomicInteger();
     private int consecutiveFailures;
     private int ejections;
     private long ejectedUntilNanos;
@@ -30,6 +30,19 @@ public final class Endpoint {
         return outstanding.get();
     }
 
+    public ManagedChannel channel() {
+        return channel;
+    }
+
+    /** A call to this endpoint starts; {@link #released()} when it ends. */
+    public void acquired() {
+        outstanding.incrementAndGet();
+    }
+
+    public void released() {
+        outstanding.decrementAndGet();
+    }
+
     /** 0 while ejected, rising linearly to 1 over the ramp after the ejection ends. */
     synchronized double share(long now) {
         if (now < ejectedUntilNanos) {
@@ -42,7 +55,7 @@ public final class Endpoint {
         return ramp <= 0 ? 1 : Math.max(0.05, (double) (now - ejectedUntilNanos) / ramp);
     }
 
-    synchronized void success() {
+    public synchronized void success() {
         consecutiveFailures = 0;
         if (System.nanoTime() >= rampEndNanos) {
             ejections = 0;
@@ -50,7 +63,7 @@ public final class Endpoint {
     }
 
     /** Counts a failure; true when it ejects the endpoint. */
-    synchronized boolean failure(int threshold, long baseMs, long maxMs, long rampMs) {
+    public synchronized boolean failure(int threshold, long baseMs, long maxMs, long rampMs) {
         long now = System.nanoTime();
         if (now < ejectedUntilNanos) {
             return false;

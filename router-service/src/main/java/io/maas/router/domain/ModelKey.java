@@ -1,4 +1,4 @@
-package io.maas.router;
+package io.maas.router.domain;
 
 /** A model version, the unit endpoints are grouped by. */
 public record ModelKey(String model, String version) {
