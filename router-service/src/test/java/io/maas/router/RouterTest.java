@@ -289,9 +289,9 @@ class RouterTest {
                 "maas_router_ejections_total{", "maas_router_canary_aborts_total{")) {
             assertTrue(metrics.contains(needle), "metrics lack " + needle);
         }
-        var health = grpc.health.v1.HealthGrpc.newBlockingStub(router).withDeadlineAfter(10, TimeUnit.SECONDS)
-                .check(grpc.health.v1.HealthOuterClass.HealthCheckRequest.getDefaultInstance());
-        assertEquals(grpc.health.v1.HealthOuterClass.HealthCheckResponse.ServingStatus.SERVING, health.getStatus());
+        var health = io.grpc.health.v1.HealthGrpc.newBlockingStub(router).withDeadlineAfter(10, TimeUnit.SECONDS)
+                .check(io.grpc.health.v1.HealthCheckRequest.getDefaultInstance());
+        assertEquals(io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING, health.getStatus());
         io.restassured.RestAssured.given().port(18400).get("/q/health/ready").then().statusCode(200);
     }
 }

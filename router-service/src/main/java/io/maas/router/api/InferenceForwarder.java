@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
+import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 
 import io.grpc.BindableService;
@@ -38,7 +39,6 @@ import io.maas.proto.inference.GRPCInferenceServiceGrpc;
 import io.maas.proto.inference.ServerLiveResponse;
 import io.maas.proto.inference.ServerMetadataResponse;
 import io.maas.proto.inference.ServerReadyResponse;
-import io.quarkus.grpc.GrpcService;
 
 /**
  * {@code inference.GRPCInferenceService} as a pass-through. Model-scoped calls (ModelInfer,
@@ -49,7 +49,7 @@ import io.quarkus.grpc.GrpcService;
  * ServerLive, ServerReady and ServerMetadata describe the router itself. Repository calls are
  * not served (UNIMPLEMENTED): they belong to each inference pod.
  */
-@GrpcService
+@ApplicationScoped
 public class InferenceForwarder implements BindableService {
 
     private static final System.Logger LOG = System.getLogger(InferenceForwarder.class.getName());

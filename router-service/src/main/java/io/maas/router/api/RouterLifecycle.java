@@ -37,6 +37,8 @@ public class RouterLifecycle {
     @Inject
     RouterState state;
     @Inject
+    DataPlaneServer server;
+    @Inject
     Instance<KubernetesClient> kubernetes;
 
     private KubernetesEndpoints discovery;
@@ -62,6 +64,7 @@ public class RouterLifecycle {
             table.markReceivedWithoutRegistry();
         }
         canary.start();
+        server.start();
     }
 
     void stop(@Observes ShutdownEvent event) {
@@ -76,6 +79,7 @@ public class RouterLifecycle {
             }
         }
         LOG.log(System.Logger.Level.INFO, "drained; {0} calls still in flight", state.inFlight());
+        server.stop();
         canary.stop();
         registry.stop();
         if (discovery != null) {

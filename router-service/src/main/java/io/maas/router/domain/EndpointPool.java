@@ -15,7 +15,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 
 import io.grpc.ManagedChannel;
-import io.grpc.netty.NettyChannelBuilder;
+import io.maas.router.adapters.GrpcTransport;
 
 /**
  * Inference endpoints grouped by model version, fed by static configuration or EndpointSlices.
@@ -30,6 +30,8 @@ public class EndpointPool {
 
     @Inject
     RouterConfig config;
+    @Inject
+    GrpcTransport transport;
 
     private volatile Map<ModelKey, List<Endpoint>> groups = Map.of();
     private volatile Map<ModelKey, String> tracks = Map.of();
@@ -62,13 +64,8 @@ public class EndpointPool {
 
     private Endpoint open(String address) {
         int colon = address.lastIndexOf(':');
-        ManagedChannel channel = NettyChannelBuilder
-                .forAddress(address.substring(0, colon), Integer.parseInt(address.substring(colon + 1)))
-                .usePlaintext()
-                .directExecutor()
-                .maxInboundMessageSize(config.balancer().maxMessageBytes())
-                .keepAliveTime(30, TimeUnit.SECONDS)
-                .build();
+        ManagedChannel channel = transport.channel(address.substring(0, colon),
+                Integer.parseInt(address.substring(colon + 1)), config.balancer().maxMessageBytes());
         channel.getState(true);
         return new Endpoint(address, channel);
     }

@@ -10,6 +10,8 @@ import io.smallrye.config.WithName;
 @ConfigMapping(prefix = "maas")
 public interface RouterConfig {
 
+    Server server();
+
     Registry registry();
 
     Endpoints endpoints();
@@ -21,6 +23,15 @@ public interface RouterConfig {
     Canary canary();
 
     Balancer balancer();
+
+    /** The data-plane gRPC server (Open Inference Protocol and grpc.health.v1). */
+    interface Server {
+        @WithDefault("0.0.0.0")
+        String host();
+
+        @WithDefault("8001")
+        int grpcPort();
+    }
 
     interface Registry {
         /** MAAS_REGISTRY_ADDRESS: host:port of the registry's gRPC API. Unset: no routing table (local runs). */

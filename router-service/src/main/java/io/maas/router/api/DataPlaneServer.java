@@ -1,0 +1,92 @@
+package io.maas.router.api;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+
+import io.grpc.Server;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.maas.proto.inference.GRPCInferenceServiceGrpc;
+import io.maas.router.adapters.GrpcTransport;
+import io.maas.router.domain.RouterConfig;
+import io.maas.router.domain.RouterState;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+
+/**
+ * The router's gRPC port: the forwarding {@link InferenceForwarder} and grpc.health.v1, on
+ * grpc-java's Netty server. Quarkus' gRPC server is not used here because it runs calls on
+ * Vert.x event loops separate from the upstream channels' loops, which cost a thread hand-off in
+ * each direction of every forwarded call; this server shares the upstream channels' loops.
+ */
+@ApplicationScoped
+public class DataPlaneServer {
+    private static final System.Logger LOG = System.getLogger(DataPlaneServer.class.getName());
+
+    @Inject
+    RouterConfig config;
+    @Inject
+    GrpcTransport transport;
+    @Inject
+    InferenceForwarder forwarder;
+    @Inject
+    RouterState state;
+
+    private final HealthStatusManager health = new HealthStatusManager();
+    private final ScheduledExecutorService healthUpdates = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "router-health");
+        t.setDaemon(true);
+        return t;
+    });
+    private Server server;
+
+    void start() {
+        server = NettyServerBuilder.forAddress(new InetSocketAddress(config.server().host(), config.server().grpcPort()))
+                .bossEventLoopGroup(transport.boss())
+                .workerEventLoopGroup(transport.workers())
+                .channelType(NioServerSocketChannel.class)
+                .directExecutor()
+                .maxInboundMessageSize(config.balancer().maxMessageBytes())
+                .addService(forwarder)
+                .addService(health.getHealthService())
+                .build();
+        try {
+            server.start();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot listen on gRPC port " + config.server().grpcPort(), e);
+        }
+        updateHealth();
+        // Readiness follows the routing table and draining; probes read it from here.
+        healthUpdates.scheduleWithFixedDelay(this::updateHealth, 200, 200, TimeUnit.MILLISECONDS);
+        LOG.log(System.Logger.Level.INFO, "router gRPC listening on {0}:{1}", config.server().host(),
+                String.valueOf(config.server().grpcPort()));
+    }
+
+    private void updateHealth() {
+        ServingStatus status = state.ready() ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
+        health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, status);
+        health.setStatus(GRPCInferenceServiceGrpc.SERVICE_NAME, status);
+    }
+
+    /** Stops accepting calls; calls in flight were drained by the caller. */
+    void stop() {
+        healthUpdates.shutdownNow();
+        health.enterTerminalState();
+        if (server != null) {
+            server.shutdown();
+            try {
+                server.awaitTermination(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            server.shutdownNow();
+        }
+    }
+}
