@@ -6,6 +6,7 @@
 # Prints one line per path and concurrency, then the added latency table (markdown).
 # Needs: mvn install -DskipTests (inference-service, router-service, models) and mvn test-compile in
 # router-service; nginx with http_v2 (Debian: apt-get install nginx-light).
+# The inference side serves `simple` without dynamic batching, so the batching delay does not blur the hop.
 # Env: CONCURRENCY="1 8" WARMUP=5 DURATION=15 PORT_BASE=18600
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -16,7 +17,7 @@ DURATION=${DURATION:-15}
 P=${PORT_BASE:-18600}
 WORK=$(mktemp -d /tmp/maas-router-bench.XXXXXX)
 mkdir -p "$WORK/repo" "$WORK/nginx/logs"
-ln -s "$ROOT/models/target/repository/simple" "$WORK/repo/simple"
+mkdir -p "$WORK/repo/simple/1"; ln -s "$ROOT/models/target/repository/simple/1/model.onnx" "$WORK/repo/simple/1/model.onnx"; printf "max_batch_size: 64\n" > "$WORK/repo/simple/config.pbtxt"
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
