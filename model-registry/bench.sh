@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmark of a real registry process: writes/s and watch fan-out to 50 watchers.
-# Usage: model-registry/bench.sh [h2|postgresql]   (build first: mvn -pl model-registry -am package -DskipTests)
+# Usage: model-registry/bench.sh [h2|postgresql]   (build first: ../mvnw -pl model-registry -am package -DskipTests)
 set -euo pipefail
 cd "$(dirname "$0")"
 kind="${1:-h2}"
@@ -13,5 +13,5 @@ java -jar target/quarkus-app/quarkus-run.jar > "$data/registry.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT
 for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/18231) 2>/dev/null && break; sleep 0.2; done
-mvn -q -o -B dependency:build-classpath -Dmdep.outputFile="$data/cp.txt" -Dmdep.includeScope=test >/dev/null
+../mvnw -q -o -B dependency:build-classpath -Dmdep.outputFile="$data/cp.txt" -Dmdep.includeScope=test >/dev/null
 java -cp "target/test-classes:target/classes:$(cat "$data/cp.txt")" io.maas.registry.bench.RegistryBenchmark 127.0.0.1:18231 "${@:2}"

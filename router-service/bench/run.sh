@@ -4,7 +4,7 @@
 #   router  client -> router-service -> inference-service
 #   nginx   client -> nginx grpc_pass -> inference-service
 # Prints one line per path and concurrency, then the added latency table (markdown).
-# Needs: mvn install -DskipTests (inference-service, router-service, models) and mvn test-compile in
+# Needs: ./mvnw install -DskipTests (inference-service, router-service, models) and ./mvnw test-compile in
 # router-service; nginx with http_v2 (Debian: apt-get install nginx-light).
 # The inference side serves `simple` without dynamic batching, so the batching delay does not blur the hop.
 # Env: CONCURRENCY="1 8" WARMUP=5 DURATION=15 PORT_BASE=18600
