@@ -2,6 +2,9 @@ package io.maas.router;
 
 import io.maas.router.domain.Route;
 import io.maas.router.domain.RoutingTable;
+import io.maas.router.domain.ShadowRules;
+import io.maas.router.api.ShadowMirror;
+import io.micrometer.core.instrument.MeterRegistry;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -55,6 +58,10 @@ class RouterTest {
 
     @Inject
     RoutingTable table;
+    @Inject
+    ShadowMirror mirror;
+    @Inject
+    MeterRegistry meters;
 
     ManagedChannel router;
     ManagedChannel registry;
@@ -293,5 +300,74 @@ class RouterTest {
                 .check(io.grpc.health.v1.HealthCheckRequest.getDefaultInstance());
         assertEquals(io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING, health.getStatus());
         io.restassured.RestAssured.given().port(18400).get("/q/health/ready").then().statusCode(200);
+    }
+
+    double shadows(String shadowVersion, String result) {
+        var c = meters.find("maas.router.shadow.requests").tags("model", "simple", "version", "1",
+                "shadow_version", shadowVersion, "result", result).counter();
+        return c == null ? 0 : c.count();
+    }
+
+    double primaryCalls(String version) {
+        return meters.find("maas.router.requests").tags("model", "simple", "version", version).counters().stream()
+                .mapToDouble(io.micrometer.core.instrument.Counter::count).sum();
+    }
+
+    @Test
+    @Order(8)
+    void shadowTrafficIsComparedAndNeverReachesTheCaller() throws InterruptedException {
+        // the table now has stable 1, canary 3 held at weight 0: every call is answered by version 1
+        try {
+            double v2Before = primaryCalls("2");
+            mirror.configure(ShadowRules.parse("simple:2=1.0"), 64);
+            int n = 200;
+            Map<String, Integer> counts = load(n, 8, Map.of(), null);
+            assertEquals(Map.of("1", n), counts, "callers get the primary's answers only");
+            try {
+                Cluster.await("shadow comparisons", () -> shadows("2", "compared") == n && mirror.inFlight() == 0);
+            } finally {
+                meters.find("maas.router.shadow.requests").counters().forEach(
+                        c -> System.out.println("shadow outcome " + c.getId().getTags() + " " + c.count()));
+                System.out.println("shadows in flight: " + mirror.inFlight());
+            }
+            for (String output : List.of("OUTPUT0", "OUTPUT1")) {
+                var cos = meters.find("maas.router.shadow.cosine.similarity").tags("version", "1", "shadow_version", "2",
+                        "output", output).summary();
+                var diff = meters.find("maas.router.shadow.max.abs.diff").tags("version", "1", "shadow_version", "2",
+                        "output", output).summary();
+                System.out.printf("shadow simple 1 vs 2, %s: %d compared, cosine mean %.9f, max abs diff max %.3g%n", output,
+                        cos.count(), cos.mean(), diff.max());
+                assertEquals(n, cos.count());
+                assertTrue(cos.mean() > 0.9999, "cosine " + cos.mean());
+                assertTrue(diff.max() < 1e-4, "max abs diff " + diff.max());
+            }
+            assertEquals(0, shadows("2", "shadow_failed") + shadows("2", "dropped") + shadows("2", "mismatched_shape"));
+            assertEquals(v2Before, primaryCalls("2"), "shadow calls are not counted as calls to version 2");
+            var latency = meters.find("maas.router.shadow.duration").tags("shadow_version", "2").timer();
+            assertEquals(n, latency.count());
+
+            // a shadow version without endpoints, and the canary (3: absent from the pods, so NOT_FOUND)
+            mirror.configure(ShadowRules.parse("simple:9=1.0"), 64);
+            assertEquals(Map.of("1", 50), load(50, 8, Map.of(), null));
+            Cluster.await("shadow failures without endpoints", () -> shadows("9", "shadow_failed") == 50);
+            mirror.configure(ShadowRules.parse("simple:canary=1.0"), 64);
+            assertEquals(Map.of("1", 50), load(50, 8, Map.of(), null));
+            Cluster.await("failing shadow on the canary", () -> shadows("3", "shadow_failed") == 50);
+            // over the in-flight limit: dropped, the callers unaffected
+            mirror.configure(ShadowRules.parse("simple:2=1.0"), 0);
+            assertEquals(Map.of("1", 50), load(50, 8, Map.of(), null));
+            assertEquals(50, shadows("2", "dropped"));
+            Cluster.await("no shadow left in flight", () -> mirror.inFlight() == 0);
+            assertEquals(n, shadows("2", "compared"));
+
+            String metrics = io.restassured.RestAssured.given().port(18400).get("/metrics").then().statusCode(200)
+                    .extract().asString();
+            for (String needle : List.of("maas_router_shadow_requests_total{", "maas_router_shadow_max_abs_diff_count{",
+                    "maas_router_shadow_cosine_similarity_bucket{", "maas_router_shadow_duration_seconds_bucket{")) {
+                assertTrue(metrics.contains(needle), "metrics lack " + needle);
+            }
+        } finally {
+            mirror.configure(ShadowRules.NONE, 64);
+        }
     }
 }

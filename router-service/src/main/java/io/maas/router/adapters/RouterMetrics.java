@@ -11,6 +11,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 
@@ -32,6 +33,10 @@ public class RouterMetrics {
     private final Map<Labels, Counter> retries = new ConcurrentHashMap<>();
     private final Map<Labels, Counter> ejections = new ConcurrentHashMap<>();
     private final Map<Labels, Counter> aborts = new ConcurrentHashMap<>();
+    private final Map<Labels, Counter> shadows = new ConcurrentHashMap<>();
+    private final Map<Labels, DistributionSummary> shadowDiff = new ConcurrentHashMap<>();
+    private final Map<Labels, DistributionSummary> shadowCosine = new ConcurrentHashMap<>();
+    private final Map<Labels, Timer> shadowLatency = new ConcurrentHashMap<>();
 
     /** One finished call: maas_router_requests_total{code} and maas_router_request_duration_seconds. */
     public void call(String method, String model, String version, String track, String code, long nanos) {
@@ -75,5 +80,49 @@ public class RouterMetrics {
                         .description("Automatic canary aborts (weight set to 0 through the registry)")
                         .tags("model", model, "version", version, "reason", reason).register(registry))
                 .increment();
+    }
+
+    /**
+     * One shadow call's outcome: maas_router_shadow_requests_total{model,version,shadow_version,result}
+     * (compared, mismatched_shape, shadow_failed, primary_failed, dropped, compare_failed).
+     */
+    public void shadow(String model, String version, String shadowVersion, String result) {
+        shadows.computeIfAbsent(new Labels(model, version, shadowVersion, result),
+                l -> Counter.builder("maas.router.shadow.requests")
+                        .description("Calls mirrored to a shadow version, by outcome")
+                        .tags("model", model, "version", version, "shadow_version", shadowVersion, "result", result)
+                        .register(registry))
+                .increment();
+    }
+
+    /** One output compared between primary and shadow: maas_router_shadow_max_abs_diff and _cosine_similarity. */
+    public void shadowOutput(String model, String version, String shadowVersion, String output, double maxAbsDiff,
+            double cosine) {
+        Labels l = new Labels(model, version, shadowVersion, output);
+        shadowDiff.computeIfAbsent(l, k -> DistributionSummary.builder("maas.router.shadow.max.abs.diff")
+                .description("Largest absolute difference between the primary's and the shadow's output elements")
+                .tags("model", model, "version", version, "shadow_version", shadowVersion, "output", output)
+                .serviceLevelObjectives(1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1, 10)
+                .register(registry))
+                .record(maxAbsDiff);
+        shadowCosine.computeIfAbsent(l, k -> DistributionSummary.builder("maas.router.shadow.cosine.similarity")
+                .description("Cosine similarity of the primary's and the shadow's output")
+                .tags("model", model, "version", version, "shadow_version", shadowVersion, "output", output)
+                .serviceLevelObjectives(0.5, 0.9, 0.99, 0.999, 0.9999, 0.99999, 1)
+                .register(registry))
+                .record(cosine);
+    }
+
+    /** A shadow call's own latency (maas_router_shadow_duration_seconds), to set beside the primary's. */
+    public void shadowLatency(String model, String shadowVersion, long nanos) {
+        shadowLatency.computeIfAbsent(new Labels(model, shadowVersion, "", ""),
+                l -> Timer.builder("maas.router.shadow.duration")
+                        .description("Time from sending a shadow call to its response")
+                        .tags("model", model, "shadow_version", shadowVersion)
+                        .publishPercentileHistogram()
+                        .minimumExpectedValue(Duration.ofNanos(50_000))
+                        .maximumExpectedValue(Duration.ofSeconds(60))
+                        .register(registry))
+                .record(nanos, TimeUnit.NANOSECONDS);
     }
 }

@@ -75,6 +75,8 @@ public class InferenceForwarder implements BindableService {
 
     @Inject
     RouterState state;
+    @Inject
+    ShadowMirror mirror;
 
     @Override
     public ServerServiceDefinition bindService() {
@@ -128,11 +130,12 @@ public class InferenceForwarder implements BindableService {
         @Override
         public ServerCall.Listener<byte[]> startCall(ServerCall<byte[], byte[]> call, Metadata headers) {
             call.request(2);
-            Deadline deadline = Context.current().getDeadline();
+            Deadline callerDeadline = Context.current().getDeadline();
+            Deadline deadline = callerDeadline;
             if (deadline == null && config.balancer().defaultTimeoutMs() > 0) {
                 deadline = Deadline.after(config.balancer().defaultTimeoutMs(), TimeUnit.MILLISECONDS);
             }
-            return new Forward(method, client, call, headers, deadline);
+            return new Forward(method, client, call, headers, deadline, callerDeadline);
         }
     }
 
@@ -143,6 +146,7 @@ public class InferenceForwarder implements BindableService {
         final ServerCall<byte[], byte[]> call;
         final Metadata headers;
         final Deadline deadline;
+        final Deadline callerDeadline;
         final long start = System.nanoTime();
         final List<Endpoint> tried = new ArrayList<>(2);
         byte[] request;
@@ -152,14 +156,18 @@ public class InferenceForwarder implements BindableService {
         volatile ClientCall<Payload, byte[]> upstream;
         boolean headersSent;
         boolean done;
+        /** The mirrored call when this one is shadowed, given the primary's response once it is in. */
+        ShadowMirror.Shadow shadow;
+        byte[] okResponse;
 
         Forward(String method, MethodDescriptor<Payload, byte[]> clientMethod, ServerCall<byte[], byte[]> call,
-                Metadata headers, Deadline deadline) {
+                Metadata headers, Deadline deadline, Deadline callerDeadline) {
             this.method = method;
             this.clientMethod = clientMethod;
             this.call = call;
             this.headers = headers;
             this.deadline = deadline;
+            this.callerDeadline = callerDeadline;
         }
 
         @Override
@@ -218,6 +226,20 @@ public class InferenceForwarder implements BindableService {
                     : RequestHeader.versionSuffix(choice.version()));
             state.callStarted();
             attempt();
+            if (method.equals("ModelInfer")) {
+                // after the primary is on its way; a no-op unless a shadow rule selects this call
+                ShadowMirror.Shadow s = mirror.maybeMirror(rh.model(), choice.version(), route, request,
+                        headers(headers), callerDeadline);
+                if (s != null) {
+                    synchronized (this) {
+                        if (done) {
+                            s.primaryResult(okResponse);
+                        } else {
+                            shadow = s;
+                        }
+                    }
+                }
+            }
         }
 
         void attempt() {
@@ -270,6 +292,7 @@ public class InferenceForwarder implements BindableService {
                         if (response != null && status.isOk()) {
                             sendHeaders(responseHeaders);
                             call.sendMessage(response);
+                            okResponse = response;
                         }
                         finish(status, trailers);
                     }
@@ -329,6 +352,9 @@ public class InferenceForwarder implements BindableService {
                     canary.record(key, status.getCode(), nanos);
                 }
                 state.callFinished();
+            }
+            if (shadow != null) {
+                shadow.primaryResult(status.isOk() ? okResponse : null);
             }
         }
 

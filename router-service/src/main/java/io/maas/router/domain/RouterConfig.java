@@ -24,6 +24,22 @@ public interface RouterConfig {
 
     Balancer balancer();
 
+    Shadow shadow();
+
+    /** Shadow traffic: calls mirrored to a candidate version whose responses are only compared, never returned. */
+    interface Shadow {
+        /** MAAS_SHADOW: {@code model:version=share;...} (share 0-1; version {@code canary} = the table's canary). */
+        Optional<String> rules();
+
+        /** Shadow calls in flight (sent, or waiting for comparison) beyond which new ones are dropped. */
+        @WithDefault("64")
+        int maxInFlight();
+
+        /** Longest a shadow call may take: the caller's deadline, capped at this (ms). */
+        @WithDefault("5000")
+        long timeoutMs();
+    }
+
     /** The data-plane gRPC server (Open Inference Protocol and grpc.health.v1). */
     interface Server {
         @WithDefault("0.0.0.0")
