@@ -85,7 +85,7 @@ public class Cluster implements QuarkusTestResourceLifecycleManager {
                 WORK.resolve("inference-" + i + ".log"));
     }
 
-    private static Process java(Path jar, List<String> args, Map<String, String> env, Path log) throws IOException {
+    static Process java(Path jar, List<String> args, Map<String, String> env, Path log) throws IOException {
         if (!Files.exists(jar)) {
             throw new IllegalStateException(jar + " is missing: build it first (mvn install -DskipTests)");
         }
@@ -200,7 +200,7 @@ public class Cluster implements QuarkusTestResourceLifecycleManager {
         }
     }
 
-    private static void deleteTree(Path dir) throws IOException {
+    static void deleteTree(Path dir) throws IOException {
         if (!Files.exists(dir)) {
             return;
         }

@@ -229,7 +229,7 @@ public class InferenceForwarder implements BindableService {
             if (method.equals("ModelInfer")) {
                 // after the primary is on its way; a no-op unless a shadow rule selects this call
                 ShadowMirror.Shadow s = mirror.maybeMirror(rh.model(), choice.version(), route, request,
-                        headers(headers), callerDeadline);
+                        headers, callerDeadline);
                 if (s != null) {
                     synchronized (this) {
                         if (done) {
@@ -373,7 +373,7 @@ public class InferenceForwarder implements BindableService {
     }
 
     /** Caller headers passed on: everything but gRPC's own and HTTP/2 pseudo headers, which the channel sets. */
-    private static Metadata headers(Metadata in) {
+    static Metadata headers(Metadata in) {
         Metadata out = new Metadata();
         for (String k : in.keys()) {
             if (k.startsWith("grpc-") || k.startsWith(":") || k.equals("content-type") || k.equals("te")

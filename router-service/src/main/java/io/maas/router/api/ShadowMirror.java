@@ -33,6 +33,7 @@ import io.grpc.Status;
 import io.maas.proto.inference.GRPCInferenceServiceGrpc;
 import io.maas.proto.inference.ModelInferResponse;
 import io.maas.router.adapters.Bytes;
+import io.quarkus.runtime.Startup;
 
 /**
  * Shadow traffic: a configured share of a model's ModelInfer calls is mirrored (same bytes, the
@@ -42,6 +43,7 @@ import io.maas.router.adapters.Bytes;
  * already pending. Once both responses are in, they are decoded and compared on a separate
  * thread (the only place the router decodes tensors), and the result goes to metrics.
  */
+@Startup
 @ApplicationScoped
 public class ShadowMirror {
 
@@ -97,9 +99,9 @@ public class ShadowMirror {
     }
 
     /**
-     * Called on the hot path once the primary's version is chosen: null (nearly free) unless this
-     * call is to be mirrored; otherwise the shadow call has been started and the returned handle
-     * must be given the primary's outcome.
+     * Called on the hot path once the primary is sent: null (nearly free) unless this call is to
+     * be mirrored; otherwise the shadow call has been started and the returned handle must be
+     * given the primary's outcome. {@code headers} are the caller's, filtered here only when mirrored.
      */
     public Shadow maybeMirror(String model, String primaryVersion, Route route, byte[] request, Metadata headers,
             Deadline callerDeadline) {
@@ -153,8 +155,7 @@ public class ShadowMirror {
                 shadowResult(null, "shadow_failed");
                 return;
             }
-            Metadata md = new Metadata();
-            md.merge(headers);
+            Metadata md = InferenceForwarder.headers(headers);
             md.put(SHADOW_HEADER, "true");
             long start = System.nanoTime();
             try {
