@@ -78,7 +78,7 @@ public class ShadowMirror {
             return t;
         });
         if (!rules.isEmpty()) {
-            LOG.log(System.Logger.Level.DEBUG, "shadow rules: {0}, max in flight {1}", rules, maxInFlight);
+            LOG.log(System.Logger.Level.INFO, "shadow rules: {0}, max in flight {1}", rules, maxInFlight);
         }
     }
 
@@ -91,7 +91,7 @@ public class ShadowMirror {
     public void configure(ShadowRules rules, int maxInFlight) {
         this.rules = rules;
         this.maxInFlight = maxInFlight;
-        LOG.log(System.Logger.Level.DEBUG, "shadow rules: {0}, max in flight {1}", rules, maxInFlight);
+        LOG.log(System.Logger.Level.INFO, "shadow rules: {0}, max in flight {1}", rules, maxInFlight);
     }
 
     public int inFlight() {
