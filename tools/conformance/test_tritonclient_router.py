@@ -3,7 +3,8 @@
 Starts `bin/maas up` in a private MAAS_HOME on free ports (registry, two inference instances
 serving all-MiniLM-L6-v2 v1 fp32 as stable and v2 int8 as canary at 10%, router), then drives
 the router with tritonclient.grpc exactly as it would drive Triton: readiness, metadata,
-inference checked against ONNX Runtime, explicit versions, pins, and the weighted split.
+inference checked against ONNX Runtime, explicit versions, pins, and the weighted split; and the
+router's REST twin with tritonclient.http (binary tensors).
 Finally `bin/maas down` must leave no process behind.
 """
 import os
@@ -44,7 +45,7 @@ def system(tmp_path_factory):
     up = subprocess.run([str(MAAS), "up"], env=env, cwd=REPO, capture_output=True, text=True, timeout=240)
     try:
         assert up.returncode == 0, f"bin/maas up failed:\n{up.stdout}\n{up.stderr}"
-        yield {"url": f"127.0.0.1:{ports[0]}", "env": env, "home": home}
+        yield {"url": f"127.0.0.1:{ports[0]}", "http_url": f"127.0.0.1:{ports[1]}", "env": env, "home": home}
     finally:
         down = subprocess.run([str(MAAS), "down"], env=env, cwd=REPO, capture_output=True, text=True, timeout=60)
         assert down.returncode == 0, down.stderr
@@ -105,3 +106,27 @@ def test_unknown_model_through_the_router(router):
     with pytest.raises(InferenceServerException) as e:
         router.infer("nope", grpc_inputs(minilm_batch()))
     assert "NOT_FOUND" in str(e.value.status())
+
+
+@pytest.fixture(scope="module")
+def router_http(system):
+    import tritonclient.http as httpclient
+    client = httpclient.InferenceServerClient(url=system["http_url"])
+    yield client
+    client.close()
+
+
+def test_rest_twin_through_the_router(router_http):
+    import tritonclient.http as httpclient
+    assert router_http.is_server_ready()
+    assert router_http.get_model_metadata("minilm")["outputs"][0]["name"] == "last_hidden_state"
+    arrays = minilm_batch()
+    inputs = []
+    for name, arr in arrays.items():
+        inp = httpclient.InferInput(name, list(arr.shape), "INT64")
+        inp.set_data_from_numpy(arr, binary_data=True)
+        inputs.append(inp)
+    result = router_http.infer("minilm", inputs, headers={"x-model-version": "2"})
+    assert result.get_response()["model_version"] == "2"
+    got = result.as_numpy("last_hidden_state")
+    assert np.max(np.abs(got - _reference("2", arrays))) <= TOLERANCE

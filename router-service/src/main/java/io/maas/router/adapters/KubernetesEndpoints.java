@@ -75,6 +75,7 @@ public final class KubernetesEndpoints {
     private synchronized void publish() {
         Map<ModelKey, List<String>> addresses = new HashMap<>();
         Map<ModelKey, String> tracks = new HashMap<>();
+        Map<String, String> http = new HashMap<>();
         for (EndpointSlice s : slices.values()) {
             Map<String, String> labels = s.getMetadata().getLabels();
             if (labels == null || labels.get(MODEL) == null || labels.get(VERSION) == null) {
@@ -86,10 +87,13 @@ public final class KubernetesEndpoints {
             }
             List<String> list = addresses.computeIfAbsent(key, k -> new ArrayList<>());
             Integer port = null;
+            Integer httpPort = null;
             if (s.getPorts() != null) {
                 for (EndpointPort p : s.getPorts()) {
                     if ("grpc".equals(p.getName())) {
                         port = p.getPort();
+                    } else if ("http".equals(p.getName())) {
+                        httpPort = p.getPort();
                     }
                 }
             }
@@ -104,10 +108,14 @@ public final class KubernetesEndpoints {
                     continue;
                 }
                 for (String a : e.getAddresses()) {
-                    list.add((a.contains(":") ? "[" + a + "]" : a) + ":" + port);
+                    String host = a.contains(":") ? "[" + a + "]" : a;
+                    list.add(host + ":" + port);
+                    if (httpPort != null) {
+                        http.put(host + ":" + port, host + ":" + httpPort);
+                    }
                 }
             }
         }
-        pool.update(addresses, tracks);
+        pool.update(addresses, tracks, http);
     }
 }

@@ -48,7 +48,7 @@ public class RouterLifecycle {
         switch (source) {
             case "static" -> {
                 var s = StaticEndpoints.parse(config.staticEndpoints().orElse(""));
-                pool.update(s.addresses(), s.tracks());
+                pool.update(s.addresses(), s.tracks(), s.http());
             }
             case "kubernetes" -> {
                 discovery = new KubernetesEndpoints(kubernetes.get(), config.endpoints().namespace().orElse(null), pool);

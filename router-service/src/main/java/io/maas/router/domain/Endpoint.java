@@ -12,6 +12,7 @@ public final class Endpoint {
     private final String address;
     private final ManagedChannel channel;
     private final AtomicInteger outstanding = new AtomicInteger();
+    private volatile String httpAddress;
     private int consecutiveFailures;
     private int ejections;
     private long ejectedUntilNanos;
@@ -28,6 +29,15 @@ public final class Endpoint {
 
     public int outstanding() {
         return outstanding.get();
+    }
+
+    /** host:port of the pod's HTTP server (REST twin), or null when unknown. */
+    public String httpAddress() {
+        return httpAddress;
+    }
+
+    public void httpAddress(String address) {
+        this.httpAddress = address;
     }
 
     public ManagedChannel channel() {

@@ -38,14 +38,26 @@ public class EndpointPool {
     private final Map<String, Endpoint> byAddress = new ConcurrentHashMap<>();
 
     /** Replaces every group; addresses may be shared between groups. */
-    public synchronized void update(Map<ModelKey, List<String>> addresses, Map<ModelKey, String> trackLabels) {
+    public void update(Map<ModelKey, List<String>> addresses, Map<ModelKey, String> trackLabels) {
+        update(addresses, trackLabels, Map.of());
+    }
+
+    /**
+     * Replaces every group.
+     *
+     * @param httpAddresses each gRPC address's HTTP (REST twin) address, where known
+     */
+    public synchronized void update(Map<ModelKey, List<String>> addresses, Map<ModelKey, String> trackLabels,
+                                    Map<String, String> httpAddresses) {
         Map<ModelKey, List<Endpoint>> next = new HashMap<>();
         Set<String> live = new HashSet<>();
         addresses.forEach((key, list) -> {
             List<Endpoint> endpoints = new ArrayList<>();
             for (String a : new HashSet<>(list)) {
                 live.add(a);
-                endpoints.add(byAddress.computeIfAbsent(a, this::open));
+                Endpoint endpoint = byAddress.computeIfAbsent(a, this::open);
+                endpoint.httpAddress(httpAddresses.get(a));
+                endpoints.add(endpoint);
             }
             endpoints.sort((x, y) -> x.address().compareTo(y.address()));
             next.put(key, List.copyOf(endpoints));
