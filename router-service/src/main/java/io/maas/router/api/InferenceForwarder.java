@@ -201,18 +201,13 @@ public class InferenceForwarder implements BindableService {
                 return;
             }
             Route route = table.route(rh.model());
-            var choice = VersionChooser.choose(route, rh.version(), headers.get(PIN), headers.get(CANARY),
-                    headers.get(ROUTING_KEY));
-            if (choice == null) {
-                // no routing for this model: acceptable only when its endpoints serve exactly one version
-                List<String> versions = pool.versions(rh.model());
-                if (versions.size() != 1) {
-                    finish(Status.NOT_FOUND.withDescription("model '" + rh.model() + "' has no routing in the registry"
-                            + (versions.isEmpty() ? " and no endpoints" : " and endpoints for several versions " + versions
-                                    + ": name a version")), new Metadata());
-                    return;
-                }
-                choice = new VersionChooser.Choice(versions.get(0), "stable", "only-version");
+            VersionChooser.Choice choice;
+            try {
+                choice = VersionChooser.chooseOrOnlyVersion(rh.model(), route, pool.versions(rh.model()), rh.version(),
+                        headers.get(PIN), headers.get(CANARY), headers.get(ROUTING_KEY));
+            } catch (VersionChooser.NoRoute e) {
+                finish(Status.NOT_FOUND.withDescription(e.getMessage()), new Metadata());
+                return;
             }
             key = new ModelKey(rh.model(), choice.version());
             track = choice.track();

@@ -119,17 +119,14 @@ public class RestForwarder {
         if (!NAME.matcher(model).matches() || (!version.isEmpty() && !NAME.matcher(version).matches())) {
             return done(error(400, "invalid model name or version"));
         }
-        var choice = VersionChooser.choose(table.route(model), version,
-                headers.getHeaderString(InferenceForwarder.PIN.name()),
-                headers.getHeaderString(InferenceForwarder.CANARY.name()),
-                headers.getHeaderString(InferenceForwarder.ROUTING_KEY.name()));
-        if (choice == null) {
-            List<String> versions = pool.versions(model);
-            if (versions.size() != 1) {
-                return done(error(404, "model '" + model + "' has no routing in the registry"
-                        + (versions.isEmpty() ? " and no endpoints" : "; name a version of " + versions)));
-            }
-            choice = new VersionChooser.Choice(versions.get(0), "stable", "only-version");
+        VersionChooser.Choice choice;
+        try {
+            choice = VersionChooser.chooseOrOnlyVersion(model, table.route(model), pool.versions(model), version,
+                    headers.getHeaderString(InferenceForwarder.PIN.name()),
+                    headers.getHeaderString(InferenceForwarder.CANARY.name()),
+                    headers.getHeaderString(InferenceForwarder.ROUTING_KEY.name()));
+        } catch (VersionChooser.NoRoute e) {
+            return done(error(404, e.getMessage()));
         }
         Call call = new Call(method, new ModelKey(model, choice.version()), choice.track(), suffix, headers, body);
         return call.attempt();

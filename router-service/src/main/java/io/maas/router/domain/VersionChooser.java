@@ -1,5 +1,7 @@
 package io.maas.router.domain;
 
+import java.util.List;
+
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -14,7 +16,36 @@ public final class VersionChooser {
     public record Choice(String version, String track, String reason) {
     }
 
+    /** No version can be chosen for a model; the message says why. */
+    public static final class NoRoute extends RuntimeException {
+        NoRoute(String message) {
+            super(message, null, false, false);
+        }
+    }
+
     private VersionChooser() {
+    }
+
+    /**
+     * {@link #choose}, and for a model without routing the single version its endpoints serve (local
+     * runs without a registry).
+     *
+     * @param endpointVersions versions that have endpoints for this model
+     * @throws NoRoute when the model has no routing and not exactly one version with endpoints
+     */
+    public static Choice chooseOrOnlyVersion(String model, Route route, List<String> endpointVersions,
+                                             String explicitVersion, String pinHeader, String canaryHeader,
+                                             String routingKey) {
+        Choice choice = choose(route, explicitVersion, pinHeader, canaryHeader, routingKey);
+        if (choice != null) {
+            return choice;
+        }
+        if (endpointVersions.size() != 1) {
+            throw new NoRoute("model '" + model + "' has no routing in the registry"
+                    + (endpointVersions.isEmpty() ? " and no endpoints"
+                    : " and endpoints for several versions " + endpointVersions + ": name a version"));
+        }
+        return new Choice(endpointVersions.get(0), "stable", "only-version");
     }
 
     public static Choice choose(Route route, String explicitVersion, String pinHeader, String canaryHeader,
