@@ -170,6 +170,9 @@ public class RestForwarder {
                             : HttpRequest.BodyPublishers.ofByteArray(body));
             copy(HttpHeaders.CONTENT_TYPE, request);
             copy(HEADER_LENGTH, request);
+            // W3C trace context travels on, so the pod's spans join the caller's trace.
+            copy("traceparent", request);
+            copy("tracestate", request);
             chosen.acquired();
             return http.sendAsync(request.build(), HttpResponse.BodyHandlers.ofByteArray())
                     .handle((response, failure) -> {
