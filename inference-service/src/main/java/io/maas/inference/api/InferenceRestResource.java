@@ -1,5 +1,7 @@
 package io.maas.inference.api;
 
+import java.util.function.Supplier;
+
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -178,7 +180,7 @@ public class InferenceRestResource {
         return Map.of("name", t.getName(), "datatype", t.getDatatype(), "shape", List.copyOf(t.getShapeList()));
     }
 
-    private static Response handle(java.util.function.Supplier<Response> action) {
+    private static Response handle(Supplier<Response> action) {
         try {
             return action.get();
         } catch (RuntimeException e) {
@@ -187,8 +189,7 @@ public class InferenceRestResource {
     }
 
     private static Response error(Throwable t) {
-        Throwable cause = t instanceof java.util.concurrent.CompletionException && t.getCause() != null
-                ? t.getCause() : t;
+        Throwable cause = Statuses.cause(t);
         int status = cause instanceof InferenceException e ? Statuses.http(e.kind()) : 500;
         return Response.status(status).entity(JsonTensors.error(String.valueOf(cause.getMessage())))
                 .type(MediaType.APPLICATION_JSON).build();

@@ -1,5 +1,7 @@
 package io.maas.inference.api;
 
+import java.util.concurrent.CompletionException;
+
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.maas.inference.domain.InferenceException;
@@ -9,9 +11,13 @@ final class Statuses {
     private Statuses() {
     }
 
+    /** The failure itself, not the CompletionException a future wraps it in. */
+    static Throwable cause(Throwable t) {
+        return t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+    }
+
     static StatusRuntimeException grpc(Throwable t) {
-        Throwable cause = t instanceof java.util.concurrent.CompletionException && t.getCause() != null
-                ? t.getCause() : t;
+        Throwable cause = cause(t);
         if (cause instanceof InferenceException e) {
             return Status.fromCode(Status.Code.valueOf(e.kind().name())).withDescription(e.getMessage())
                     .asRuntimeException();

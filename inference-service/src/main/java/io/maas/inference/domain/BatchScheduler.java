@@ -1,5 +1,7 @@
 package io.maas.inference.domain;
 
+import java.util.HashMap;
+
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
@@ -212,7 +214,7 @@ public final class BatchScheduler implements AutoCloseable {
     /** Concatenates each input along the batch dimension: one bulk copy per request and input. */
     private static Map<String, Tensor> join(List<Pending> batch) {
         List<Tensor> firstInputs = batch.get(0).request().inputs();
-        Map<String, Tensor> joined = new java.util.HashMap<>();
+        Map<String, Tensor> joined = new HashMap<>();
         for (Tensor template : firstInputs) {
             List<Tensor> parts = new ArrayList<>(batch.size());
             for (Pending p : batch) {

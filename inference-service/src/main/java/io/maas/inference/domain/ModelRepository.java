@@ -1,5 +1,7 @@
 package io.maas.inference.domain;
 
+import java.util.Arrays;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -197,7 +199,7 @@ public final class ModelRepository implements AutoCloseable {
                         + d.name() + "' as " + d.datatype() + " but the model file has " + a.datatype());
             }
             long[] expected = maxBatchSize > 0 && a.shape().length > 0
-                    ? java.util.Arrays.copyOfRange(a.shape(), 1, a.shape().length) : a.shape();
+                    ? Arrays.copyOfRange(a.shape(), 1, a.shape().length) : a.shape();
             if (d.shape().length > 0 && !Shapes.matches(expected, d.shape()) && !Shapes.matches(d.shape(), expected)) {
                 throw InferenceException.unavailable("config of model '" + name + "' declares " + kind + " '"
                         + d.name() + "' with dims " + Shapes.format(d.shape()) + " but the model file has "

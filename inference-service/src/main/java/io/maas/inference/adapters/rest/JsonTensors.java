@@ -1,5 +1,7 @@
 package io.maas.inference.adapters.rest;
 
+import java.math.BigInteger;
+
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -208,7 +210,7 @@ public final class JsonTensors {
                 case INT32 -> data.add(b.getInt());
                 case UINT32 -> data.add(Integer.toUnsignedLong(b.getInt()));
                 case INT64 -> data.add(b.getLong());
-                case UINT64 -> data.add(new java.math.BigInteger(Long.toUnsignedString(b.getLong())));
+                case UINT64 -> data.add(new BigInteger(Long.toUnsignedString(b.getLong())));
                 case FP32 -> data.add(b.getFloat());
                 case FP64 -> data.add(b.getDouble());
                 default -> throw new IllegalStateException(t.datatype().name());
