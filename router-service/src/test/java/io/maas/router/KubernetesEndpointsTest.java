@@ -71,6 +71,8 @@ class KubernetesEndpointsTest {
         Cluster.await("slices discovered", () -> addresses("minilm", "1").equals(List.of("10.0.0.1:8001"))
                 && addresses("minilm", "2").equals(List.of("10.0.1.1:8001")));
         assertEquals("canary", pool.trackLabel(new ModelKey("minilm", "2")));
+        // the port named http is the REST twin's address for the same pod
+        assertEquals("10.0.1.1:8000", pool.endpoints(new ModelKey("minilm", "2")).get(0).httpAddress());
 
         // a pod becomes ready, another appears: the watch delivers the update
         slices.resource(slice("minilm-stable-abc", "minilm", "1", "stable", "inference",
