@@ -3,29 +3,19 @@
 # hand. One directory per profile, each a kustomize base (kubectl apply -k k8s/<profile>):
 #   k8s/cpu  = helm template maas helm/maas -n maas -f helm/values/cpu.yaml -f k8s/values-plain.yaml --skip-tests
 #   k8s/gpu  = the same with helm/values/gpu.yaml
-# It also refreshes the chart's copy of the Open Inference Protocol .proto files (used by the
-# `helm test` Pod) from proto/src/main/proto (grpc_service.proto and the model_config.proto it imports).
 #
 # Usage: k8s/generate.sh [--out DIR]   (default: k8s/ itself; helm/tests/run.sh renders into a
 #                                       temporary DIR and compares, to check k8s/ is up to date)
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 out="$repo/k8s"
-sync_proto=1
-# The Open Inference Protocol files grpcurl needs for ModelInfer (helm test).
-OIP_PROTOS="grpc_service.proto model_config.proto"
 while [ $# -gt 0 ]; do
   case "$1" in
-    --out) out=$2; sync_proto=0; shift 2 ;;
+    --out) out=$2; shift 2 ;;
     *) echo "usage: $0 [--out DIR]" >&2; exit 2 ;;
   esac
 done
 helm=${HELM:-$("$repo/helm/tests/ensure-tools.sh" | sed -n 1p)}
-
-if [ "$sync_proto" = 1 ]; then
-  rm -f "$repo"/helm/maas/files/proto/*.proto
-  for f in $OIP_PROTOS; do cp "$repo/proto/src/main/proto/$f" "$repo/helm/maas/files/proto/$f"; done
-fi
 
 for profile in cpu gpu; do
   mkdir -p "$out/$profile"

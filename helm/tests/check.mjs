@@ -509,17 +509,9 @@ async function main() {
     const req = JSON.parse(args[args.indexOf("-d") + 1]);
     eq(req.model_name, "minilm", "model_name");
     eq(req.inputs.map((i) => i.name), ["input_ids", "attention_mask", "token_type_ids"], "inputs");
-    const cm = R("cpu").get("ConfigMap", pod.spec.volumes[0].configMap.name);
-    assert(cm.data[args[args.indexOf("-proto") + 1]], "proto file missing from the ConfigMap");
+    assert(!args.includes("-proto") && !args.includes("-import-path"), "grpcurl should use the router's reflection");
     eq(R("features").all("Pod")[0].spec.containers[0].args.find((a) => a.startsWith("{")) && JSON.parse(R("features").all("Pod")[0].spec.containers[0].args.find((a) => a.startsWith("{"))).model_name, "tiny", "tests.model");
     assert(!new Render("no-tests", [], ["tests.enabled=false"]).all("Pod").length, "tests.enabled=false still renders the Pod");
-  });
-  check("helm test: the chart's .proto copies match proto/src/main/proto (run k8s/generate.sh)", () => {
-    const src = join(repo, "proto", "src", "main", "proto");
-    const dst = join(chart, "files", "proto");
-    const oip = ["grpc_service.proto", "model_config.proto"];
-    eq(readdirSync(dst).sort(), oip, "proto files in the chart");
-    for (const f of oip) assert(readFileSync(join(src, f), "utf8") === readFileSync(join(dst, f), "utf8"), `${f} differs`);
   });
 
   // Schema refuses bad values

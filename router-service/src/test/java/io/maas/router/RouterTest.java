@@ -288,7 +288,7 @@ class RouterTest {
 
     @Test
     @Order(7)
-    void metricsAndGrpcHealth() {
+    void metricsGrpcHealthAndReflection() throws InterruptedException {
         String metrics = io.restassured.RestAssured.given().port(18400).get("/metrics").then().statusCode(200)
                 .extract().asString();
         for (String needle : List.of("maas_router_requests_total{", "model=\"simple\"", "track=\"canary\"",
@@ -299,6 +299,32 @@ class RouterTest {
         var health = io.grpc.health.v1.HealthGrpc.newBlockingStub(router).withDeadlineAfter(10, TimeUnit.SECONDS)
                 .check(io.grpc.health.v1.HealthCheckRequest.getDefaultInstance());
         assertEquals(io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING, health.getStatus());
+        // Server reflection describes the forwarded service, so grpcurl (and helm test) need no .proto files.
+        var replies = new java.util.concurrent.LinkedBlockingQueue<io.grpc.reflection.v1.ServerReflectionResponse>();
+        var requests = io.grpc.reflection.v1.ServerReflectionGrpc.newStub(router).serverReflectionInfo(
+                new io.grpc.stub.StreamObserver<>() {
+                    @Override
+                    public void onNext(io.grpc.reflection.v1.ServerReflectionResponse r) {
+                        replies.add(r);
+                    }
+
+                    @Override
+                    public void onError(Throwable t) {
+                    }
+
+                    @Override
+                    public void onCompleted() {
+                    }
+                });
+        requests.onNext(io.grpc.reflection.v1.ServerReflectionRequest.newBuilder().setListServices("").build());
+        requests.onNext(io.grpc.reflection.v1.ServerReflectionRequest.newBuilder()
+                .setFileContainingSymbol("inference.GRPCInferenceService.ModelInfer").build());
+        var services = replies.poll(10, TimeUnit.SECONDS);
+        var file = replies.poll(10, TimeUnit.SECONDS);
+        requests.onCompleted();
+        assertTrue(services.getListServicesResponse().getServiceList().stream()
+                .anyMatch(x -> x.getName().equals("inference.GRPCInferenceService")), services.toString());
+        assertTrue(file.getFileDescriptorResponse().getFileDescriptorProtoCount() > 0, file.toString());
         io.restassured.RestAssured.given().port(18400).get("/q/health/ready").then().statusCode(200);
     }
 

@@ -14,6 +14,7 @@ import io.grpc.Server;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
+import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.maas.proto.inference.GRPCInferenceServiceGrpc;
 import io.maas.router.adapters.GrpcTransport;
 import io.maas.router.domain.RouterConfig;
@@ -21,7 +22,8 @@ import io.maas.router.domain.RouterState;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 
 /**
- * The router's gRPC port: the forwarding {@link InferenceForwarder} and grpc.health.v1, on
+ * The router's gRPC port: the forwarding {@link InferenceForwarder}, grpc.health.v1 and server
+ * reflection (so grpcurl needs no .proto files), on
  * grpc-java's Netty server. Quarkus' gRPC server is not used here because it runs calls on
  * Vert.x event loops separate from the upstream channels' loops, which cost a thread hand-off in
  * each direction of every forwarded call; this server shares the upstream channels' loops.
@@ -56,6 +58,7 @@ public class DataPlaneServer {
                 .maxInboundMessageSize(config.balancer().maxMessageBytes())
                 .addService(forwarder)
                 .addService(health.getHealthService())
+                .addService(ProtoReflectionServiceV1.newInstance())
                 .build();
         try {
             server.start();

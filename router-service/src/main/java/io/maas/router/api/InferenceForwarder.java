@@ -31,7 +31,9 @@ import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
+import io.grpc.ServerMethodDefinition;
 import io.grpc.ServerServiceDefinition;
+import io.grpc.ServiceDescriptor;
 import io.grpc.Status;
 import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
@@ -80,7 +82,7 @@ public class InferenceForwarder implements BindableService {
 
     @Override
     public ServerServiceDefinition bindService() {
-        var builder = ServerServiceDefinition.builder(GRPCInferenceServiceGrpc.SERVICE_NAME);
+        List<ServerMethodDefinition<?, ?>> methods = new ArrayList<>();
         for (MethodDescriptor<?, ?> m : List.of(GRPCInferenceServiceGrpc.getModelInferMethod(),
                 GRPCInferenceServiceGrpc.getModelMetadataMethod(), GRPCInferenceServiceGrpc.getModelReadyMethod(),
                 GRPCInferenceServiceGrpc.getModelConfigMethod())) {
@@ -91,15 +93,23 @@ public class InferenceForwarder implements BindableService {
             MethodDescriptor<Payload, byte[]> client = MethodDescriptor.<Payload, byte[]> newBuilder()
                     .setType(MethodDescriptor.MethodType.UNARY).setFullMethodName(m.getFullMethodName())
                     .setRequestMarshaller(Payload.MARSHALLER).setResponseMarshaller(Bytes.MARSHALLER).build();
-            builder.addMethod(server, new Handler(shortName, client));
+            methods.add(ServerMethodDefinition.create(server, new Handler(shortName, client)));
         }
-        builder.addMethod(GRPCInferenceServiceGrpc.getServerLiveMethod(), ServerCalls.asyncUnaryCall(
-                (req, obs) -> reply(obs, ServerLiveResponse.newBuilder().setLive(true).build())));
-        builder.addMethod(GRPCInferenceServiceGrpc.getServerReadyMethod(), ServerCalls.asyncUnaryCall(
-                (req, obs) -> reply(obs, ServerReadyResponse.newBuilder().setReady(ready()).build())));
-        builder.addMethod(GRPCInferenceServiceGrpc.getServerMetadataMethod(), ServerCalls.asyncUnaryCall(
-                (req, obs) -> reply(obs, ServerMetadataResponse.newBuilder().setName("maas-router")
-                        .setVersion(version()).build())));
+        methods.add(ServerMethodDefinition.create(GRPCInferenceServiceGrpc.getServerLiveMethod(),
+                ServerCalls.asyncUnaryCall((req, obs) -> reply(obs, ServerLiveResponse.newBuilder().setLive(true)
+                        .build()))));
+        methods.add(ServerMethodDefinition.create(GRPCInferenceServiceGrpc.getServerReadyMethod(),
+                ServerCalls.asyncUnaryCall((req, obs) -> reply(obs, ServerReadyResponse.newBuilder()
+                        .setReady(ready()).build()))));
+        methods.add(ServerMethodDefinition.create(GRPCInferenceServiceGrpc.getServerMetadataMethod(),
+                ServerCalls.asyncUnaryCall((req, obs) -> reply(obs, ServerMetadataResponse.newBuilder()
+                        .setName("maas-router").setVersion(version()).build()))));
+        // The .proto schema rides along so server reflection (grpcurl, helm test) can describe the service.
+        ServiceDescriptor.Builder descriptor = ServiceDescriptor.newBuilder(GRPCInferenceServiceGrpc.SERVICE_NAME)
+                .setSchemaDescriptor(GRPCInferenceServiceGrpc.getServiceDescriptor().getSchemaDescriptor());
+        methods.forEach(m -> descriptor.addMethod(m.getMethodDescriptor()));
+        var builder = ServerServiceDefinition.builder(descriptor.build());
+        methods.forEach(builder::addMethod);
         return builder.build();
     }
 
