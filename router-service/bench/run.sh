@@ -7,12 +7,14 @@
 # Needs: ./mvnw install -DskipTests (inference-service, router-service, models) and ./mvnw test-compile in
 # router-service; nginx with http_v2 (Debian: apt-get install nginx-light).
 # The inference side serves `simple` without dynamic batching, so the batching delay does not blur the hop.
-# Env: CONCURRENCY="1 8" WARMUP=5 DURATION=15 PORT_BASE=18600
+# Every path is first driven at c=8 for WARMUP seconds, so the JIT has compiled the router (and the
+# inference service) before anything is measured; each measured run then warms 2 s more.
+# Env: CONCURRENCY="1 8" WARMUP=10 DURATION=15 PORT_BASE=18600
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 CONCURRENCY=${CONCURRENCY:-"1 8"}
-WARMUP=${WARMUP:-5}
+WARMUP=${WARMUP:-10}
 DURATION=${DURATION:-15}
 P=${PORT_BASE:-18600}
 WORK=$(mktemp -d /tmp/maas-router-bench.XXXXXX)
@@ -55,10 +57,15 @@ for i in $(seq 1 120); do
   sleep 0.5
 done
 RESULTS="$WORK/results.tsv"
+PATHS=("direct 127.0.0.1:$((P+1))" "router 127.0.0.1:$((P+11))" "nginx 127.0.0.1:$((P+21))")
+for target in "${PATHS[@]}"; do
+  set -- $target
+  $JAVA -cp "$CP" io.maas.router.RouterBench "warm-$1" "$2" 8 "$WARMUP" 1 >/dev/null
+done
 for c in $CONCURRENCY; do
-  for target in "direct 127.0.0.1:$((P+1))" "router 127.0.0.1:$((P+11))" "nginx 127.0.0.1:$((P+21))"; do
+  for target in "${PATHS[@]}"; do
     set -- $target
-    $JAVA -cp "$CP" io.maas.router.RouterBench "$1" "$2" "$c" "$WARMUP" "$DURATION" | tee -a "$RESULTS"
+    $JAVA -cp "$CP" io.maas.router.RouterBench "$1" "$2" "$c" 2 "$DURATION" | tee -a "$RESULTS"
   done
 done
 echo

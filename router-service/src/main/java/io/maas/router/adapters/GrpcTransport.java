@@ -1,25 +1,60 @@
 package io.maas.router.adapters;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
+import jakarta.annotation.PostConstruct;
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
+import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollEventLoopGroup;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioEventLoopGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.util.concurrent.EventExecutor;
+import io.netty.util.concurrent.FastThreadLocal;
 
 /**
- * The Netty event loops shared by the router's data-plane server and its upstream channels.
- * Sharing them (with direct executors on both sides) keeps a forwarded call on the thread that
- * read it: no hand-off between a server pool and a client pool on the hot path.
+ * The Netty event loops shared by the router's data-plane server and its upstream channels, on
+ * native epoll where the platform has it (NIO otherwise). Each loop has its own connection to
+ * each pod ({@link LoopChannels}), and server and channels use direct executors, so a forwarded
+ * call stays on the loop thread that read it: no hand-off between threads in either direction.
  */
 @ApplicationScoped
 public class GrpcTransport {
-    private final EventLoopGroup boss = new NioEventLoopGroup(1);
-    private final EventLoopGroup workers = new NioEventLoopGroup(Runtime.getRuntime().availableProcessors());
+    private static final System.Logger LOG = System.getLogger(GrpcTransport.class.getName());
+
+    /** The index of the worker loop running on this thread, or null off the loops. */
+    private static final FastThreadLocal<Integer> LOOP_INDEX = new FastThreadLocal<>();
+
+    private final boolean epoll = Epoll.isAvailable();
+    private EventLoopGroup boss;
+    private EventLoopGroup workers;
+    private final List<EventLoop> loops = new ArrayList<>();
+
+    @PostConstruct
+    void start() {
+        int threads = Runtime.getRuntime().availableProcessors();
+        boss = epoll ? new EpollEventLoopGroup(1) : new NioEventLoopGroup(1);
+        workers = epoll ? new EpollEventLoopGroup(threads) : new NioEventLoopGroup(threads);
+        for (EventExecutor e : workers) {
+            EventLoop loop = (EventLoop) e;
+            int index = loops.size();
+            loops.add(loop);
+            loop.submit(() -> LOOP_INDEX.set(index)).syncUninterruptibly();
+        }
+        LOG.log(System.Logger.Level.INFO, "gRPC transport: {0}, {1} event loops", epoll ? "epoll" : "nio", threads);
+    }
 
     public EventLoopGroup boss() {
         return boss;
@@ -29,16 +64,34 @@ public class GrpcTransport {
         return workers;
     }
 
-    /** A plaintext HTTP/2 channel to one inference pod on the shared event loops. */
-    public ManagedChannel channel(String host, int port, int maxMessageBytes) {
-        return NettyChannelBuilder.forAddress(host, port)
-                .eventLoopGroup(workers)
-                .channelType(NioSocketChannel.class)
-                .usePlaintext()
-                .directExecutor()
-                .maxInboundMessageSize(maxMessageBytes)
-                .keepAliveTime(30, TimeUnit.SECONDS)
-                .build();
+    public Class<? extends ServerChannel> serverChannelType() {
+        return epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+    }
+
+    /** The calling thread's worker loop index, or -1 when it is not one of the worker loops. */
+    static int currentLoop() {
+        Integer i = LOOP_INDEX.get();
+        return i == null ? -1 : i;
+    }
+
+    /** Plaintext HTTP/2 channels to one inference pod, one per worker loop. */
+    public LoopChannels channels(String host, int port, int maxMessageBytes) {
+        Class<? extends SocketChannel> type = epoll ? EpollSocketChannel.class : NioSocketChannel.class;
+        ManagedChannel[] channels = new ManagedChannel[loops.size()];
+        for (int i = 0; i < channels.length; i++) {
+            channels[i] = NettyChannelBuilder.forAddress(host, port)
+                    .eventLoopGroup(loops.get(i))
+                    .channelType(type)
+                    .usePlaintext()
+                    .directExecutor()
+                    // the forwarder retries UNAVAILABLE on another pod itself; grpc's own retry
+                    // would only buffer every request for a second attempt on the same pod
+                    .disableRetry()
+                    .maxInboundMessageSize(maxMessageBytes)
+                    .keepAliveTime(30, TimeUnit.SECONDS)
+                    .build();
+        }
+        return new LoopChannels(channels);
     }
 
     @PreDestroy

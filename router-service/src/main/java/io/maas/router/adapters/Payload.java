@@ -12,6 +12,9 @@ import io.grpc.MethodDescriptor;
 /** A request as received, plus an optional suffix (the chosen version), written without a copy. */
 public record Payload(byte[] body, byte[] suffix) {
 
+    /** No suffix: the request is forwarded exactly as received. */
+    public static final byte[] NO_SUFFIX = new byte[0];
+
     public int length() {
         return body.length + suffix.length;
     }
@@ -25,7 +28,7 @@ public record Payload(byte[] body, byte[] suffix) {
 
         @Override
         public Payload parse(InputStream stream) {
-            return new Payload(Bytes.read(stream), new byte[0]);
+            return new Payload(Bytes.read(stream), NO_SUFFIX);
         }
     };
 

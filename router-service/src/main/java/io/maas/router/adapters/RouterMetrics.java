@@ -28,7 +28,10 @@ public class RouterMetrics {
     private record Labels(String model, String version, String track, String code) {
     }
 
-    private final Map<Labels, Counter> requests = new ConcurrentHashMap<>();
+    private record CallLabels(String method, String model, String version, String track, String code) {
+    }
+
+    private final Map<CallLabels, Counter> requests = new ConcurrentHashMap<>();
     private final Map<Labels, Timer> latency = new ConcurrentHashMap<>();
     private final Map<Labels, Counter> retries = new ConcurrentHashMap<>();
     private final Map<Labels, Counter> ejections = new ConcurrentHashMap<>();
@@ -40,7 +43,7 @@ public class RouterMetrics {
 
     /** One finished call: maas_router_requests_total{code} and maas_router_request_duration_seconds. */
     public void call(String method, String model, String version, String track, String code, long nanos) {
-        requests.computeIfAbsent(new Labels(model, version, track, code + "|" + method),
+        requests.computeIfAbsent(new CallLabels(method, model, version, track, code),
                 l -> Counter.builder("maas.router.requests")
                         .description("Calls forwarded, by final gRPC status code (OK counts too)")
                         .tags("method", method, "model", model, "version", version, "track", track, "code", code)

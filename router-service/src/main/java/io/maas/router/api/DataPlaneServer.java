@@ -19,7 +19,6 @@ import io.maas.proto.inference.GRPCInferenceServiceGrpc;
 import io.maas.router.adapters.GrpcTransport;
 import io.maas.router.domain.RouterConfig;
 import io.maas.router.domain.RouterState;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
 
 /**
  * The router's gRPC port: the forwarding {@link InferenceForwarder}, grpc.health.v1 and server
@@ -53,7 +52,7 @@ public class DataPlaneServer {
         server = NettyServerBuilder.forAddress(new InetSocketAddress(config.server().host(), config.server().grpcPort()))
                 .bossEventLoopGroup(transport.boss())
                 .workerEventLoopGroup(transport.workers())
-                .channelType(NioServerSocketChannel.class)
+                .channelType(transport.serverChannelType())
                 .directExecutor()
                 .maxInboundMessageSize(config.balancer().maxMessageBytes())
                 .addService(forwarder)

@@ -62,8 +62,6 @@ public class InferenceForwarder implements BindableService {
     static final Metadata.Key<String> VERSION_OUT = Metadata.Key.of("x-maas-model-version", Metadata.ASCII_STRING_MARSHALLER);
     static final Metadata.Key<String> TRACK_OUT = Metadata.Key.of("x-maas-track", Metadata.ASCII_STRING_MARSHALLER);
 
-    private static final byte[] NO_SUFFIX = new byte[0];
-
     @Inject
     RoutingTable table;
     @Inject
@@ -227,7 +225,7 @@ public class InferenceForwarder implements BindableService {
                     track = label;
                 }
             }
-            payload = new Payload(request, choice.version().equals(rh.version()) ? NO_SUFFIX
+            payload = new Payload(request, choice.version().equals(rh.version()) ? Payload.NO_SUFFIX
                     : RequestHeader.versionSuffix(choice.version()));
             state.callStarted();
             attempt();

@@ -3,14 +3,15 @@ package io.maas.router.domain;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import io.grpc.ManagedChannel;
+import io.maas.router.adapters.LoopChannels;
 
 /**
- * One inference pod's gRPC address with its pooled HTTP/2 channel, its outstanding-request count
+ * One inference pod's gRPC address with its pooled HTTP/2 channels (one per event loop), its outstanding-request count
  * (the load balancer's signal) and its outlier state.
  */
 public final class Endpoint {
     private final String address;
-    private final ManagedChannel channel;
+    private final LoopChannels channels;
     private final AtomicInteger outstanding = new AtomicInteger();
     private volatile String httpAddress;
     private int consecutiveFailures;
@@ -18,9 +19,9 @@ public final class Endpoint {
     private long ejectedUntilNanos;
     private long rampEndNanos;
 
-    Endpoint(String address, ManagedChannel channel) {
+    Endpoint(String address, LoopChannels channels) {
         this.address = address;
-        this.channel = channel;
+        this.channels = channels;
     }
 
     public String address() {
@@ -40,8 +41,13 @@ public final class Endpoint {
         this.httpAddress = address;
     }
 
+    /** The channel for a call started on the current thread (its event loop's own connection). */
     public ManagedChannel channel() {
-        return channel;
+        return channels.current();
+    }
+
+    LoopChannels channels() {
+        return channels;
     }
 
     /** A call to this endpoint starts; {@link #released()} when it ends. */

@@ -9,17 +9,16 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
 
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 
-import io.grpc.ManagedChannel;
 import io.maas.router.adapters.GrpcTransport;
+import io.maas.router.adapters.LoopChannels;
 
 /**
  * Inference endpoints grouped by model version, fed by static configuration or EndpointSlices.
- * Each address has one pooled HTTP/2 channel (calls multiplex on it), kept across updates while
+ * Each address has pooled HTTP/2 channels, one per event loop (calls multiplex on them), kept across updates while
  * the address stays and shut down gracefully (in-flight calls finish) when it goes.
  * Picking is power-of-two-choices on outstanding requests, skipping ejected endpoints.
  */
@@ -68,7 +67,7 @@ public class EndpointPool {
             var e = it.next();
             if (!live.contains(e.getKey())) {
                 it.remove();
-                e.getValue().channel().shutdown();
+                e.getValue().channels().shutdown();
             }
         }
         LOG.log(System.Logger.Level.INFO, "endpoints: {0}", next);
@@ -76,10 +75,10 @@ public class EndpointPool {
 
     private Endpoint open(String address) {
         int colon = address.lastIndexOf(':');
-        ManagedChannel channel = transport.channel(address.substring(0, colon),
+        LoopChannels channels = transport.channels(address.substring(0, colon),
                 Integer.parseInt(address.substring(colon + 1)), config.balancer().maxMessageBytes());
-        channel.getState(true);
-        return new Endpoint(address, channel);
+        channels.connect();
+        return new Endpoint(address, channels);
     }
 
     public List<Endpoint> endpoints(ModelKey key) {
@@ -167,15 +166,14 @@ public class EndpointPool {
     public synchronized void shutdown(long timeoutMs) {
         long deadline = System.nanoTime() + timeoutMs * 1_000_000L;
         for (Endpoint e : byAddress.values()) {
-            e.channel().shutdown();
+            e.channels().shutdown();
         }
         for (Endpoint e : byAddress.values()) {
             try {
-                e.channel().awaitTermination(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                e.channels().awaitTermination(deadline);
             } catch (InterruptedException ie) {
                 Thread.currentThread().interrupt();
             }
-            e.channel().shutdownNow();
         }
         byAddress.clear();
     }

@@ -1,0 +1,52 @@
+package io.maas.router.adapters;
+
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+
+import io.grpc.ManagedChannel;
+
+/**
+ * One inference pod's HTTP/2 connections, one per worker event loop (the thread-per-core layout
+ * of Envoy's connection pools). A call started on loop i goes out on loop i's connection, and
+ * its response is read on the same thread that writes it back to the caller.
+ */
+public final class LoopChannels {
+    private final ManagedChannel[] channels;
+
+    LoopChannels(ManagedChannel[] channels) {
+        this.channels = channels;
+    }
+
+    /** The calling loop's channel; off the loops (tests, background work) any one of them. */
+    public ManagedChannel current() {
+        int i = GrpcTransport.currentLoop();
+        return channels[i >= 0 && i < channels.length ? i : ThreadLocalRandom.current().nextInt(channels.length)];
+    }
+
+    /** Starts connecting every channel now rather than on the first call. */
+    public void connect() {
+        for (ManagedChannel c : channels) {
+            c.getState(true);
+        }
+    }
+
+    /** Graceful: calls in flight finish, new ones are refused. */
+    public void shutdown() {
+        for (ManagedChannel c : channels) {
+            c.shutdown();
+        }
+    }
+
+    /** Waits until every channel has terminated or the deadline ({@link System#nanoTime()}) passes, then forces them. */
+    public void awaitTermination(long deadlineNanos) throws InterruptedException {
+        try {
+            for (ManagedChannel c : channels) {
+                c.awaitTermination(Math.max(0, deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
+            }
+        } finally {
+            for (ManagedChannel c : channels) {
+                c.shutdownNow();
+            }
+        }
+    }
+}
