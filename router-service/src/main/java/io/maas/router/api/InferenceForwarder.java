@@ -13,6 +13,7 @@ import io.maas.router.adapters.Bytes;
 import io.maas.router.adapters.Payload;
 import io.maas.router.adapters.RequestHeader;
 import io.maas.router.adapters.RouterMetrics;
+import io.maas.router.adapters.Tracing;
 
 import java.io.IOException;
 import java.util.ArrayList;
@@ -41,6 +42,7 @@ import io.maas.proto.inference.GRPCInferenceServiceGrpc;
 import io.maas.proto.inference.ServerLiveResponse;
 import io.maas.proto.inference.ServerMetadataResponse;
 import io.maas.proto.inference.ServerReadyResponse;
+import io.opentelemetry.api.trace.Span;
 
 /**
  * {@code inference.GRPCInferenceService} as a pass-through. Model-scoped calls (ModelInfer,
@@ -77,6 +79,8 @@ public class InferenceForwarder implements BindableService {
     RouterState state;
     @Inject
     ShadowMirror mirror;
+    @Inject
+    Tracing tracing;
 
     @Override
     public ServerServiceDefinition bindService() {
@@ -156,6 +160,7 @@ public class InferenceForwarder implements BindableService {
         final Deadline deadline;
         final Deadline callerDeadline;
         final long start = System.nanoTime();
+        final Span span;
         final List<Endpoint> tried = new ArrayList<>(2);
         byte[] request;
         Payload payload;
@@ -176,6 +181,7 @@ public class InferenceForwarder implements BindableService {
             this.headers = headers;
             this.deadline = deadline;
             this.callerDeadline = callerDeadline;
+            this.span = tracing.server(GRPCInferenceServiceGrpc.SERVICE_NAME, method, headers);
         }
 
         @Override
@@ -225,6 +231,9 @@ public class InferenceForwarder implements BindableService {
                     track = label;
                 }
             }
+            span.setAttribute(Tracing.MODEL, key.model());
+            span.setAttribute(Tracing.VERSION, key.version());
+            span.setAttribute(Tracing.TRACK, track);
             payload = new Payload(request, choice.version().equals(rh.version()) ? Payload.NO_SUFFIX
                     : RequestHeader.versionSuffix(choice.version()));
             state.callStarted();
@@ -264,6 +273,10 @@ public class InferenceForwarder implements BindableService {
             }
             ClientCall<Payload, byte[]> up = endpoint.channel().newCall(clientMethod, options);
             upstream = up;
+            Span attemptSpan = tracing.client(span, GRPCInferenceServiceGrpc.SERVICE_NAME, method, endpoint.host(),
+                    endpoint.port(), tried.size());
+            Metadata upstreamHeaders = headers(headers);
+            tracing.inject(attemptSpan, upstreamHeaders);
             up.start(new ClientCall.Listener<>() {
                 Metadata responseHeaders;
                 byte[] response;
@@ -281,6 +294,7 @@ public class InferenceForwarder implements BindableService {
                 @Override
                 public void onClose(Status status, Metadata trailers) {
                     endpoint.released();
+                    Tracing.end(attemptSpan, status, false);
                     outcome(endpoint, status);
                     synchronized (Forward.this) {
                         if (done) {
@@ -300,7 +314,7 @@ public class InferenceForwarder implements BindableService {
                         finish(status, trailers);
                     }
                 }
-            }, headers(headers));
+            }, upstreamHeaders);
             up.request(2);
             up.sendMessage(payload);
             up.halfClose();
@@ -359,6 +373,7 @@ public class InferenceForwarder implements BindableService {
             if (shadow != null) {
                 shadow.primaryResult(status.isOk() ? okResponse : null);
             }
+            Tracing.end(span, status, true);
         }
 
         @Override

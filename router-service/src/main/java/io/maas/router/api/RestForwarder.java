@@ -26,6 +26,7 @@ import jakarta.ws.rs.core.Response;
 
 import io.grpc.Status;
 import io.maas.router.adapters.RouterMetrics;
+import io.maas.router.adapters.Tracing;
 import io.maas.router.domain.CanaryGuard;
 import io.maas.router.domain.Endpoint;
 import io.maas.router.domain.EndpointPool;
@@ -58,6 +59,8 @@ public class RestForwarder {
     CanaryGuard canary;
     @Inject
     RouterState state;
+    @Inject
+    Tracing tracing;
 
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(5)).build();
@@ -142,6 +145,8 @@ public class RestForwarder {
         final byte[] body;
         final long start = System.nanoTime();
         final List<Endpoint> tried = new ArrayList<>(2);
+        /** Quarkus' server span of this request, captured here: retries run on the HTTP client's threads. */
+        final io.opentelemetry.context.Context trace = tracing.current();
 
         Call(String method, ModelKey key, String track, String suffix, HttpHeaders headers, byte[] body) {
             this.method = method;
@@ -170,9 +175,8 @@ public class RestForwarder {
                             : HttpRequest.BodyPublishers.ofByteArray(body));
             copy(HttpHeaders.CONTENT_TYPE, request);
             copy(HEADER_LENGTH, request);
-            // W3C trace context travels on, so the pod's spans join the caller's trace.
-            copy("traceparent", request);
-            copy("tracestate", request);
+            // W3C trace context travels on (this router's span when tracing is on), so the pod's spans join the caller's trace.
+            tracing.inject(trace, request::header, headers::getHeaderString);
             chosen.acquired();
             return http.sendAsync(request.build(), HttpResponse.BodyHandlers.ofByteArray())
                     .handle((response, failure) -> {

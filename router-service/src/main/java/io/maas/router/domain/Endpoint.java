@@ -11,6 +11,8 @@ import io.maas.router.adapters.LoopChannels;
  */
 public final class Endpoint {
     private final String address;
+    private final String host;
+    private final int port;
     private final LoopChannels channels;
     private final AtomicInteger outstanding = new AtomicInteger();
     private volatile String httpAddress;
@@ -22,10 +24,21 @@ public final class Endpoint {
     Endpoint(String address, LoopChannels channels) {
         this.address = address;
         this.channels = channels;
+        int colon = address.lastIndexOf(':');
+        this.host = address.substring(0, colon);
+        this.port = Integer.parseInt(address.substring(colon + 1));
     }
 
     public String address() {
         return address;
+    }
+
+    public String host() {
+        return host;
+    }
+
+    public int port() {
+        return port;
     }
 
     public int outstanding() {

@@ -1,0 +1,136 @@
+package io.maas.router.adapters;
+
+import java.util.function.BiConsumer;
+import java.util.function.Function;
+
+import jakarta.annotation.PostConstruct;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+
+import io.grpc.Metadata;
+import io.grpc.Status;
+import io.opentelemetry.api.OpenTelemetry;
+import io.opentelemetry.api.common.AttributeKey;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.api.trace.StatusCode;
+import io.opentelemetry.api.trace.Tracer;
+import io.opentelemetry.context.Context;
+import io.opentelemetry.context.propagation.TextMapGetter;
+import io.opentelemetry.context.propagation.TextMapPropagator;
+
+/**
+ * OpenTelemetry spans for the gRPC data plane, which runs on grpc-java's own server and so gets
+ * no automatic instrumentation (the REST twin's server spans come from Quarkus). Each forwarded
+ * call is a SERVER span, child of the caller's {@code traceparent}, with one CLIENT span per
+ * attempt whose context replaces {@code traceparent}/{@code tracestate} towards the pod. With the
+ * SDK disabled (the default) spans are invalid and the caller's headers pass through untouched.
+ */
+@ApplicationScoped
+public class Tracing {
+    static final String TRACEPARENT = "traceparent";
+    static final String TRACESTATE = "tracestate";
+    private static final Metadata.Key<String> TRACEPARENT_KEY = Metadata.Key.of(TRACEPARENT, Metadata.ASCII_STRING_MARSHALLER);
+    private static final Metadata.Key<String> TRACESTATE_KEY = Metadata.Key.of(TRACESTATE, Metadata.ASCII_STRING_MARSHALLER);
+
+    public static final AttributeKey<String> MODEL = AttributeKey.stringKey("maas.model");
+    public static final AttributeKey<String> VERSION = AttributeKey.stringKey("maas.model.version");
+    public static final AttributeKey<String> TRACK = AttributeKey.stringKey("maas.track");
+    private static final AttributeKey<String> RPC_SYSTEM = AttributeKey.stringKey("rpc.system");
+    private static final AttributeKey<String> RPC_SERVICE = AttributeKey.stringKey("rpc.service");
+    private static final AttributeKey<String> RPC_METHOD = AttributeKey.stringKey("rpc.method");
+    private static final AttributeKey<Long> RPC_STATUS = AttributeKey.longKey("rpc.grpc.status_code");
+    private static final AttributeKey<String> SERVER_ADDRESS = AttributeKey.stringKey("server.address");
+    private static final AttributeKey<Long> SERVER_PORT = AttributeKey.longKey("server.port");
+    private static final AttributeKey<Long> ATTEMPT = AttributeKey.longKey("maas.attempt");
+
+    private static final TextMapGetter<Metadata> METADATA = new TextMapGetter<>() {
+        @Override
+        public Iterable<String> keys(Metadata carrier) {
+            return carrier.keys();
+        }
+
+        @Override
+        public String get(Metadata carrier, String key) {
+            return carrier == null ? null : carrier.get(Metadata.Key.of(key, Metadata.ASCII_STRING_MARSHALLER));
+        }
+    };
+
+    @Inject
+    OpenTelemetry openTelemetry;
+
+    private Tracer tracer;
+    private TextMapPropagator propagator;
+
+    @PostConstruct
+    void init() {
+        tracer = openTelemetry.getTracer("io.maas.router");
+        propagator = openTelemetry.getPropagators().getTextMapPropagator();
+    }
+
+    /** The SERVER span of one forwarded call ({@code service} and {@code method} as in the gRPC path). */
+    public Span server(String service, String method, Metadata callerHeaders) {
+        Context parent = propagator.extract(Context.root(), callerHeaders, METADATA);
+        return tracer.spanBuilder(service + "/" + method).setParent(parent).setSpanKind(SpanKind.SERVER)
+                .setAttribute(RPC_SYSTEM, "grpc").setAttribute(RPC_SERVICE, service).setAttribute(RPC_METHOD, method)
+                .startSpan();
+    }
+
+    /** A CLIENT span for one attempt towards a pod, child of the call's span. */
+    public Span client(Span call, String service, String method, String host, int port, int attempt) {
+        return tracer.spanBuilder(service + "/" + method).setParent(Context.root().with(call))
+                .setSpanKind(SpanKind.CLIENT)
+                .setAttribute(RPC_SYSTEM, "grpc").setAttribute(RPC_SERVICE, service).setAttribute(RPC_METHOD, method)
+                .setAttribute(SERVER_ADDRESS, host).setAttribute(SERVER_PORT, (long) port)
+                .setAttribute(ATTEMPT, (long) attempt)
+                .startSpan();
+    }
+
+    /** Replaces the trace headers going to the pod with {@code span}'s context; no-op for an invalid span. */
+    public void inject(Span span, Metadata upstream) {
+        if (!span.getSpanContext().isValid()) {
+            return;
+        }
+        upstream.removeAll(TRACEPARENT_KEY);
+        upstream.removeAll(TRACESTATE_KEY);
+        propagator.inject(Context.root().with(span), upstream,
+                (carrier, key, value) -> carrier.put(Metadata.Key.of(key, Metadata.ASCII_STRING_MARSHALLER), value));
+    }
+
+    /** The current context's trace headers (the REST twin's Quarkus span), for a request built later on another thread. */
+    public Context current() {
+        return Context.current();
+    }
+
+    /** Sets trace headers for {@code context}, or copies the caller's when tracing is off. */
+    public void inject(Context context, BiConsumer<String, String> header, Function<String, String> caller) {
+        if (Span.fromContext(context).getSpanContext().isValid()) {
+            propagator.inject(context, header, (h, key, value) -> h.accept(key, value));
+            return;
+        }
+        for (String name : new String[] { TRACEPARENT, TRACESTATE }) {
+            String value = caller.apply(name);
+            if (value != null) {
+                header.accept(name, value);
+            }
+        }
+    }
+
+    /** Ends a span with the call's gRPC status; {@code serverSide} marks only server faults as errors. */
+    public static void end(Span span, Status status, boolean serverSide) {
+        if (!span.isRecording()) {
+            span.end();
+            return;
+        }
+        span.setAttribute(RPC_STATUS, (long) status.getCode().value());
+        boolean error = serverSide ? switch (status.getCode()) {
+            case UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS -> true;
+            default -> false;
+        } : !status.isOk();
+        if (error) {
+            span.setStatus(StatusCode.ERROR, status.getDescription() == null ? status.getCode().name()
+                    : status.getCode() + ": " + status.getDescription());
+        }
+        span.end();
+    }
+}
