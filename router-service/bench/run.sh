@@ -9,13 +9,16 @@
 # The inference side serves `simple` without dynamic batching, so the batching delay does not blur the hop.
 # Every path is first driven at c=8 for WARMUP seconds, so the JIT has compiled the router (and the
 # inference service) before anything is measured; each measured run then warms 2 s more.
-# Env: CONCURRENCY="1 8" WARMUP=10 DURATION=15 PORT_BASE=18600
+# PROTOCOLS="grpc rest" also measures the REST/JSON twin (HTTP/1.1, JDK client) the same three ways,
+# nginx with proxy_pass and upstream keepalive.
+# Env: CONCURRENCY="1 8" PROTOCOLS=grpc WARMUP=10 DURATION=15 PORT_BASE=18600
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 CONCURRENCY=${CONCURRENCY:-"1 8"}
 WARMUP=${WARMUP:-10}
 DURATION=${DURATION:-15}
+PROTOCOLS=${PROTOCOLS:-grpc}
 P=${PORT_BASE:-18600}
 WORK=$(mktemp -d /tmp/maas-router-bench.XXXXXX)
 mkdir -p "$WORK/repo" "$WORK/nginx/logs"
@@ -30,7 +33,7 @@ MAAS_GRPC_PORT=$((P+1)) MAAS_HTTP_PORT=$((P+2)) MAAS_ONNX_INTRA_OP_THREADS=1 ORT
   --model-repository "$WORK/repo" >"$WORK/inference.log" 2>&1 &
 PIDS+=($!)
 MAAS_GRPC_PORT=$((P+11)) MAAS_HTTP_PORT=$((P+12)) MAAS_ENDPOINTS_SOURCE=static \
-  MAAS_STATIC_ENDPOINTS="simple:1=127.0.0.1:$((P+1))" \
+  MAAS_STATIC_ENDPOINTS="simple:1=127.0.0.1:$((P+1))/$((P+2))" \
   $JAVA -jar router-service/target/quarkus-app/quarkus-run.jar >"$WORK/router.log" 2>&1 &
 PIDS+=($!)
 cat >"$WORK/nginx/nginx.conf" <<CONF
@@ -41,9 +44,14 @@ events { worker_connections 4096; }
 http {
   access_log off;
   upstream inference { server 127.0.0.1:$((P+1)); keepalive 64; }
+  upstream inference_http { server 127.0.0.1:$((P+2)); keepalive 64; }
   server {
     listen 127.0.0.1:$((P+21)) http2;
     location / { grpc_pass grpc://inference; }
+  }
+  server {
+    listen 127.0.0.1:$((P+22));
+    location / { proxy_pass http://inference_http; proxy_http_version 1.1; proxy_set_header Connection ""; }
   }
 }
 CONF
@@ -57,21 +65,27 @@ for i in $(seq 1 120); do
   sleep 0.5
 done
 RESULTS="$WORK/results.tsv"
-PATHS=("direct 127.0.0.1:$((P+1))" "router 127.0.0.1:$((P+11))" "nginx 127.0.0.1:$((P+21))")
+# protocol, path, address
+PATHS=("grpc direct 127.0.0.1:$((P+1))" "grpc router 127.0.0.1:$((P+11))" "grpc nginx 127.0.0.1:$((P+21))"
+       "rest direct 127.0.0.1:$((P+2))" "rest router 127.0.0.1:$((P+12))" "rest nginx 127.0.0.1:$((P+22))")
 for target in "${PATHS[@]}"; do
   set -- $target
-  $JAVA -cp "$CP" io.maas.router.RouterBench "warm-$1" "$2" 8 "$WARMUP" 1 >/dev/null
+  [[ " $PROTOCOLS " == *" $1 "* ]] || continue
+  $JAVA -cp "$CP" io.maas.router.RouterBench "warm-$2" "$3" 8 "$WARMUP" 1 "$1" >/dev/null
 done
-for c in $CONCURRENCY; do
-  for target in "${PATHS[@]}"; do
-    set -- $target
-    $JAVA -cp "$CP" io.maas.router.RouterBench "$1" "$2" "$c" 2 "$DURATION" | tee -a "$RESULTS"
+for proto in $PROTOCOLS; do
+  for c in $CONCURRENCY; do
+    for target in "${PATHS[@]}"; do
+      set -- $target
+      [[ "$1" == "$proto" ]] || continue
+      $JAVA -cp "$CP" io.maas.router.RouterBench "$1-$2" "$3" "$c" 2 "$DURATION" "$1" | tee -a "$RESULTS"
+    done
   done
 done
 echo
-echo "| concurrency | path | calls/s | p50 µs | p99 µs | added p50 µs | added p99 µs |"
-echo "|---|---|---|---|---|---|---|"
-awk -F'\t' '{ split($2,c,"="); split($4,r,"="); split($5,a,"="); split($6,b,"=");
-  if ($1=="direct") { d50=a[2]; d99=b[2] }
-  printf "| %s | %s | %s | %s | %s | %s | %s |\n", c[2], $1, r[2], a[2], b[2],
-    ($1=="direct" ? "-" : a[2]-d50), ($1=="direct" ? "-" : b[2]-d99) }' "$RESULTS"
+echo "| protocol | concurrency | path | calls/s | p50 µs | p99 µs | added p50 µs | added p99 µs |"
+echo "|---|---|---|---|---|---|---|---|"
+awk -F'\t' '{ split($1,l,"-"); split($2,c,"="); split($4,r,"="); split($5,a,"="); split($6,b,"=");
+  base = (l[2]=="direct"); if (base) { d50=a[2]; d99=b[2] }
+  printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", l[1], c[2], l[2], r[2], a[2], b[2],
+    (base ? "-" : a[2]-d50), (base ? "-" : b[2]-d99) }' "$RESULTS"

@@ -1,9 +1,15 @@
 package io.maas.router;
 
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 
 import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
@@ -13,9 +19,10 @@ import io.maas.proto.inference.ModelInferRequest;
 import io.maas.proto.inference.ModelInferResponse;
 
 /**
- * Closed-loop gRPC load on the tiny {@code simple} model: {@code concurrency} callers, each sending
- * its next ModelInfer when the previous one returns. Prints one line: label, calls, calls/s, p50,
- * p99, p99.9 (µs), errors. Run by bench/run.sh; usage: RouterBench LABEL HOST:PORT CONCURRENCY WARMUP_S DURATION_S
+ * Closed-loop load on the tiny {@code simple} model: {@code concurrency} callers, each sending
+ * its next ModelInfer when the previous one returns, over gRPC or the REST/JSON twin (HTTP/1.1,
+ * JDK client). Prints one line: label, calls, calls/s, p50, p99, p99.9 (µs), errors. Run by
+ * bench/run.sh; usage: RouterBench LABEL HOST:PORT CONCURRENCY WARMUP_S DURATION_S [grpc|rest]
  */
 public final class RouterBench {
 
@@ -25,15 +32,15 @@ public final class RouterBench {
         int concurrency = Integer.parseInt(args[2]);
         int warmup = Integer.parseInt(args[3]);
         int duration = Integer.parseInt(args[4]);
+        boolean rest = args.length > 5 && args[5].equals("rest");
         ManagedChannel ch = NettyChannelBuilder.forAddress(hp[0], Integer.parseInt(hp[1])).usePlaintext().directExecutor().build();
-        var stub = GRPCInferenceServiceGrpc.newStub(ch);
-        ModelInferRequest req = RouterTest.request("1");
-        run(stub, req, concurrency, warmup, null);
+        Caller caller = rest ? rest(args[1]) : grpc(GRPCInferenceServiceGrpc.newStub(ch), RouterTest.request("1"));
+        run(caller, concurrency, warmup, null);
         long[] lat = new long[20_000_000];
         int[] n = new int[1];
         int[] errors = new int[1];
         long t0 = System.nanoTime();
-        run(stub, req, concurrency, duration, (nanos, ok) -> {
+        run(caller, concurrency, duration, (nanos, ok) -> {
             synchronized (lat) {
                 if (!ok) {
                     errors[0]++;
@@ -54,12 +61,54 @@ public final class RouterBench {
         void record(long nanos, boolean ok);
     }
 
+    /** Sends one call and reports its outcome (true = OK) to {@code done}. */
+    interface Caller {
+        void call(Consumer<Boolean> done);
+    }
+
+    static Caller grpc(GRPCInferenceServiceGrpc.GRPCInferenceServiceStub stub, ModelInferRequest req) {
+        return done -> stub.withDeadlineAfter(10, TimeUnit.SECONDS).modelInfer(req, new StreamObserver<ModelInferResponse>() {
+            @Override
+            public void onNext(ModelInferResponse value) {
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                done.accept(false);
+            }
+
+            @Override
+            public void onCompleted() {
+                done.accept(true);
+            }
+        });
+    }
+
+    /** The same request as JSON on the REST twin (the two 1x16 FP32 inputs of {@link RouterTest#request}). */
+    static Caller rest(String hostPort) {
+        StringBuilder data0 = new StringBuilder();
+        StringBuilder data1 = new StringBuilder();
+        for (int i = 0; i < 16; i++) {
+            data0.append(i == 0 ? "" : ",").append(i).append(".0");
+            data1.append(i == 0 ? "" : ",").append("1.0");
+        }
+        String body = "{\"inputs\":[{\"name\":\"INPUT0\",\"datatype\":\"FP32\",\"shape\":[1,16],\"data\":[" + data0
+                + "]},{\"name\":\"INPUT1\",\"datatype\":\"FP32\",\"shape\":[1,16],\"data\":[" + data1 + "]}]}";
+        HttpClient http = HttpClient.newBuilder()
+                .version(HttpClient.Version.HTTP_1_1).build();
+        HttpRequest request = HttpRequest.newBuilder(
+                        URI.create("http://" + hostPort + "/v2/models/simple/versions/1/infer"))
+                .timeout(Duration.ofSeconds(10)).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build();
+        return done -> http.sendAsync(request, HttpResponse.BodyHandlers.ofByteArray())
+                .whenComplete((r, e) -> done.accept(e == null && r.statusCode() == 200));
+    }
+
     static double pct(long[] sorted, double q) {
         return sorted.length == 0 ? 0 : sorted[(int) Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
     }
 
-    static void run(GRPCInferenceServiceGrpc.GRPCInferenceServiceStub stub, ModelInferRequest req, int concurrency,
-            int seconds, Sink sink) throws InterruptedException {
+    static void run(Caller caller, int concurrency, int seconds, Sink sink) throws InterruptedException {
         long end = System.nanoTime() + seconds * 1_000_000_000L;
         CountDownLatch done = new CountDownLatch(concurrency);
         AtomicBoolean stop = new AtomicBoolean();
@@ -71,26 +120,11 @@ public final class RouterBench {
                         return;
                     }
                     long start = System.nanoTime();
-                    stub.withDeadlineAfter(10, TimeUnit.SECONDS).modelInfer(req, new StreamObserver<ModelInferResponse>() {
-                        @Override
-                        public void onNext(ModelInferResponse value) {
+                    caller.call(ok -> {
+                        if (sink != null) {
+                            sink.record(System.nanoTime() - start, ok);
                         }
-
-                        @Override
-                        public void onError(Throwable t) {
-                            if (sink != null) {
-                                sink.record(System.nanoTime() - start, false);
-                            }
-                            next();
-                        }
-
-                        @Override
-                        public void onCompleted() {
-                            if (sink != null) {
-                                sink.record(System.nanoTime() - start, true);
-                            }
-                            next();
-                        }
+                        next();
                     });
                 }
             }.next();
