@@ -64,9 +64,7 @@ import io.quarkus.test.junit.TestProfile;
 class TracingTest {
     static final int POD_GRPC = 18561;
     static final int POD_HTTP = 18562;
-    static final String TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
     static final String CALLER_SPAN = "00f067aa0ba902b7";
-    static final String CALLER = "00-" + TRACE_ID + "-" + CALLER_SPAN + "-01";
     static final Metadata.Key<String> TRACEPARENT = Metadata.Key.of("traceparent", Metadata.ASCII_STRING_MARSHALLER);
     static final Metadata.Key<String> FAIL = Metadata.Key.of("x-test-fail", Metadata.ASCII_STRING_MARSHALLER);
 
@@ -164,10 +162,23 @@ class TracingTest {
         }
     }
 
-    /** The finished spans once {@code n} have arrived (the batch processor exports within ~50 ms). */
-    List<SpanData> finished(int n) {
-        Cluster.await(n + " exported spans", () -> spans.getFinishedSpanItems().size() >= n);
-        return spans.getFinishedSpanItems();
+    /** A fresh trace id per test: spans of an earlier test may still be arriving (batched export). */
+    static String newTraceId() {
+        return String.format("%016x%016x", System.nanoTime(), java.util.concurrent.ThreadLocalRandom.current().nextLong());
+    }
+
+    static String caller(String traceId) {
+        return "00-" + traceId + "-" + CALLER_SPAN + "-01";
+    }
+
+    /** The finished spans of one trace once {@code n} have arrived (the batch processor exports within ~50 ms). */
+    List<SpanData> finished(String traceId, int n) {
+        Cluster.await(n + " exported spans", () -> of(traceId).size() >= n);
+        return of(traceId);
+    }
+
+    List<SpanData> of(String traceId) {
+        return spans.getFinishedSpanItems().stream().filter(s -> s.getTraceId().equals(traceId)).toList();
     }
 
     static SpanData only(List<SpanData> all, SpanKind kind) {
@@ -178,42 +189,43 @@ class TracingTest {
 
     @Test
     void callerTraceContinuesThroughRouterToPod() {
-        assertEquals(null, infer("probe", Map.of("traceparent", CALLER)));
-        List<SpanData> all = finished(2);
+        String traceId = newTraceId();
+        assertEquals(null, infer("probe", Map.of("traceparent", caller(traceId))));
+        List<SpanData> all = finished(traceId, 2);
         SpanData server = only(all, SpanKind.SERVER);
         SpanData client = only(all, SpanKind.CLIENT);
 
-        assertEquals(TRACE_ID, server.getTraceId());
+        assertEquals(traceId, server.getTraceId());
         assertEquals(CALLER_SPAN, server.getParentSpanId(), "router span is a child of the caller's span");
         assertEquals("inference.GRPCInferenceService/ModelInfer", server.getName());
         assertEquals("probe", server.getAttributes().get(AttributeKey.stringKey("maas.model")));
         assertEquals("1", server.getAttributes().get(AttributeKey.stringKey("maas.model.version")));
         assertEquals(0L, server.getAttributes().get(AttributeKey.longKey("rpc.grpc.status_code")));
 
-        assertEquals(TRACE_ID, client.getTraceId());
+        assertEquals(traceId, client.getTraceId());
         assertEquals(server.getSpanId(), client.getParentSpanId());
         assertEquals((long) POD_GRPC, client.getAttributes().get(AttributeKey.longKey("server.port")));
 
         // the pod sees the router's attempt span as its parent, not the caller's span
-        assertEquals(List.of("00-" + TRACE_ID + "-" + client.getSpanId() + "-01"), List.copyOf(podTraceparents));
+        assertEquals(List.of("00-" + traceId + "-" + client.getSpanId() + "-01"), List.copyOf(podTraceparents));
     }
 
     @Test
     void callWithoutTraceparentStartsATrace() {
         assertEquals(null, infer("probe", Map.of()));
-        SpanData server = only(finished(2), SpanKind.SERVER);
-        assertFalse(server.getParentSpanContext().isValid(), "a root span");
         String tp = podTraceparents.peek();
         assertNotNull(tp);
-        assertTrue(tp.startsWith("00-" + server.getTraceId() + "-"), tp);
+        SpanData server = only(finished(tp.split("-")[1], 2), SpanKind.SERVER);
+        assertFalse(server.getParentSpanContext().isValid(), "a root span");
     }
 
     @Test
     void failedAttemptAndCallAreErrorSpans() {
-        StatusRuntimeException e = infer("probe", Map.of("traceparent", CALLER, "x-test-fail", "1"));
+        String traceId = newTraceId();
+        StatusRuntimeException e = infer("probe", Map.of("traceparent", caller(traceId), "x-test-fail", "1"));
         assertNotNull(e);
         assertEquals(Status.Code.UNAVAILABLE, e.getStatus().getCode());
-        List<SpanData> all = finished(2);
+        List<SpanData> all = finished(traceId, 2);
         SpanData server = only(all, SpanKind.SERVER);
         SpanData client = only(all, SpanKind.CLIENT);
         assertEquals(StatusCode.ERROR, client.getStatus().getStatusCode());
@@ -223,25 +235,29 @@ class TracingTest {
 
     @Test
     void callerErrorIsRecordedButNotAServerFault() {
-        StatusRuntimeException e = infer("no-such-model", Map.of("traceparent", CALLER));
+        String traceId = newTraceId();
+        StatusRuntimeException e = infer("no-such-model", Map.of("traceparent", caller(traceId)));
         assertNotNull(e);
         assertEquals(Status.Code.NOT_FOUND, e.getStatus().getCode());
-        SpanData server = only(finished(1), SpanKind.SERVER);
+        SpanData server = only(finished(traceId, 1), SpanKind.SERVER);
         assertEquals(5L, server.getAttributes().get(AttributeKey.longKey("rpc.grpc.status_code")));
         assertNotEquals(StatusCode.ERROR, server.getStatus().getStatusCode());
         assertTrue(podTraceparents.isEmpty(), "nothing was forwarded");
     }
 
     @Test
-    void restTwinForwardsItsOwnSpanContext() throws Exception {
+    void restTwinHandsThePodItsClientSpan() throws Exception {
+        String traceId = newTraceId();
         HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
                         URI.create("http://127.0.0.1:18400/v2/models/probe/infer"))
-                .header("traceparent", CALLER).header("Content-Type", "application/json")
+                .header("traceparent", caller(traceId)).header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString("{\"inputs\":[]}")).build(), HttpResponse.BodyHandlers.ofString());
         assertEquals(200, r.statusCode(), r.body());
-        SpanData server = only(finished(1), SpanKind.SERVER);
-        assertEquals(TRACE_ID, server.getTraceId());
+        List<SpanData> all = finished(traceId, 2);
+        SpanData server = only(all, SpanKind.SERVER);
+        SpanData client = only(all, SpanKind.CLIENT);
         assertEquals(CALLER_SPAN, server.getParentSpanId());
-        assertEquals(List.of("00-" + TRACE_ID + "-" + server.getSpanId() + "-01"), List.copyOf(podTraceparents));
+        assertEquals(server.getSpanId(), client.getParentSpanId());
+        assertEquals(List.of("00-" + traceId + "-" + client.getSpanId() + "-01"), List.copyOf(podTraceparents));
     }
 }

@@ -1,8 +1,5 @@
 package io.maas.router.adapters;
 
-import java.util.function.BiConsumer;
-import java.util.function.Function;
-
 import jakarta.annotation.PostConstruct;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
@@ -21,7 +18,7 @@ import io.opentelemetry.context.propagation.TextMapPropagator;
 
 /**
  * OpenTelemetry spans for the gRPC data plane, which runs on grpc-java's own server and so gets
- * no automatic instrumentation (the REST twin's server spans come from Quarkus). Each forwarded
+ * no automatic instrumentation (the REST twin's spans come from Quarkus). Each forwarded
  * call is a SERVER span, child of the caller's {@code traceparent}, with one CLIENT span per
  * attempt whose context replaces {@code traceparent}/{@code tracestate} towards the pod. With the
  * SDK disabled (the default) spans are invalid and the caller's headers pass through untouched.
@@ -97,23 +94,12 @@ public class Tracing {
                 (carrier, key, value) -> carrier.put(Metadata.Key.of(key, Metadata.ASCII_STRING_MARSHALLER), value));
     }
 
-    /** The current context's trace headers (the REST twin's Quarkus span), for a request built later on another thread. */
-    public Context current() {
-        return Context.current();
-    }
-
-    /** Sets trace headers for {@code context}, or copies the caller's when tracing is off. */
-    public void inject(Context context, BiConsumer<String, String> header, Function<String, String> caller) {
-        if (Span.fromContext(context).getSpanContext().isValid()) {
-            propagator.inject(context, header, (h, key, value) -> h.accept(key, value));
-            return;
-        }
-        for (String name : new String[] { TRACEPARENT, TRACESTATE }) {
-            String value = caller.apply(name);
-            if (value != null) {
-                header.accept(name, value);
-            }
-        }
+    /**
+     * Whether this thread runs inside a valid span (the REST twin's, made by Quarkus). Quarkus also
+     * traces its Vert.x HTTP client, which then hands the pod its CLIENT span as {@code traceparent}.
+     */
+    public boolean inSpan() {
+        return Span.current().getSpanContext().isValid();
     }
 
     /** Ends a span with the call's gRPC status; {@code serverSide} marks only server faults as errors. */

@@ -1,19 +1,14 @@
 package io.maas.router.api;
 
 import java.net.ConnectException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.regex.Pattern;
 
+import jakarta.annotation.PostConstruct;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.POST;
@@ -25,6 +20,14 @@ import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 
 import io.grpc.Status;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.PoolOptions;
+import io.vertx.core.http.RequestOptions;
 import io.maas.router.adapters.RouterMetrics;
 import io.maas.router.adapters.Tracing;
 import io.maas.router.domain.CanaryGuard;
@@ -62,8 +65,21 @@ public class RestForwarder {
     @Inject
     Tracing tracing;
 
-    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(Duration.ofSeconds(5)).build();
+    @Inject
+    Vertx vertx;
+
+    /** Keep-alive HTTP/1.1 connections to the pods on Quarkus' own event loops (no thread hand-off). */
+    private HttpClient http;
+
+    @PostConstruct
+    void init() {
+        http = vertx.createHttpClient(new HttpClientOptions().setConnectTimeout(5000).setKeepAlive(true),
+                new PoolOptions().setHttp1MaxSize(64));
+    }
+
+    /** A pod's answer, read in full. */
+    private record Reply(int status, String contentType, String headerLength, byte[] body) {
+    }
 
     @GET
     @Path("/health/live")
@@ -145,8 +161,8 @@ public class RestForwarder {
         final byte[] body;
         final long start = System.nanoTime();
         final List<Endpoint> tried = new ArrayList<>(2);
-        /** Quarkus' server span of this request, captured here: retries run on the HTTP client's threads. */
-        final io.opentelemetry.context.Context trace = tracing.current();
+        /** With tracing on, Quarkus' HTTP client span is the pod's parent; otherwise the caller's headers pass on. */
+        final boolean traced = tracing.inSpan();
 
         Call(String method, ModelKey key, String track, String suffix, HttpHeaders headers, byte[] body) {
             this.method = method;
@@ -168,43 +184,54 @@ public class RestForwarder {
             }
             tried.add(endpoint);
             Endpoint chosen = endpoint;
-            HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://" + chosen.httpAddress()
-                            + "/v2/models/" + key.model() + "/versions/" + key.version() + suffix))
-                    .timeout(Duration.ofMillis(config.balancer().defaultTimeoutMs()))
-                    .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
-                            : HttpRequest.BodyPublishers.ofByteArray(body));
-            copy(HttpHeaders.CONTENT_TYPE, request);
-            copy(HEADER_LENGTH, request);
-            // W3C trace context travels on (this router's span when tracing is on), so the pod's spans join the caller's trace.
-            tracing.inject(trace, request::header, headers::getHeaderString);
+            String address = chosen.httpAddress();
+            int colon = address.lastIndexOf(':');
+            RequestOptions options = new RequestOptions().setMethod(HttpMethod.valueOf(method))
+                    .setHost(address.substring(0, colon)).setPort(Integer.parseInt(address.substring(colon + 1)))
+                    .setURI("/v2/models/" + key.model() + "/versions/" + key.version() + suffix)
+                    .setIdleTimeout(config.balancer().defaultTimeoutMs());
             chosen.acquired();
-            return http.sendAsync(request.build(), HttpResponse.BodyHandlers.ofByteArray())
-                    .handle((response, failure) -> {
+            return http.request(options).compose(request -> {
+                        copy(HttpHeaders.CONTENT_TYPE, request);
+                        copy(HEADER_LENGTH, request);
+                        if (!traced) {
+                            // W3C trace context travels on, so the pod's spans join the caller's trace.
+                            copy("traceparent", request);
+                            copy("tracestate", request);
+                        }
+                        return body == null ? request.send() : request.send(Buffer.buffer(body));
+                    })
+                    .compose(response -> response.body().map(b -> new Reply(response.statusCode(),
+                            response.getHeader(HttpHeaders.CONTENT_TYPE), response.getHeader(HEADER_LENGTH), b.getBytes())))
+                    .toCompletionStage()
+                    .handle((reply, failure) -> {
                         chosen.released();
-                        Throwable cause = failure instanceof CompletionException && failure.getCause() != null
-                                ? failure.getCause() : failure;
-                        if (cause instanceof ConnectException && tried.size() < config.balancer().maxAttempts()) {
+                        if (failure instanceof ConnectException && tried.size() < config.balancer().maxAttempts()) {
                             chosen.failure(config.balancer().ejectAfterFailures(), config.balancer().ejectBaseMs(),
                                     config.balancer().ejectMaxMs(), config.balancer().rampMs());
                             metrics.retry(key.model(), key.version(), track);
                             return attempt();
                         }
-                        if (cause != null) {
-                            return done(finish(error(503, "endpoint " + chosen.httpAddress() + " failed: " + cause)));
+                        if (failure != null) {
+                            return done(finish(error(503, "endpoint " + address + " failed: " + failure)));
                         }
                         chosen.success();
-                        Response.ResponseBuilder out = Response.status(response.statusCode()).entity(response.body());
-                        response.headers().firstValue(HttpHeaders.CONTENT_TYPE).ifPresent(v -> out.type(v));
-                        response.headers().firstValue(HEADER_LENGTH).ifPresent(v -> out.header(HEADER_LENGTH, v));
+                        Response.ResponseBuilder out = Response.status(reply.status()).entity(reply.body());
+                        if (reply.contentType() != null) {
+                            out.type(reply.contentType());
+                        }
+                        if (reply.headerLength() != null) {
+                            out.header(HEADER_LENGTH, reply.headerLength());
+                        }
                         return done(finish(out.build()));
                     })
                     .thenCompose(stage -> stage);
         }
 
-        private void copy(String name, HttpRequest.Builder request) {
+        private void copy(String name, HttpClientRequest request) {
             String value = headers.getHeaderString(name);
             if (value != null) {
-                request.header(name, value);
+                request.putHeader(name, value);
             }
         }
 
