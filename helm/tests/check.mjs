@@ -171,7 +171,7 @@ function commonChecks(r) {
       }
     }
   });
-  check(`${r.name}: JVM pods mount a writable /tmp emptyDir and probe over gRPC`, () => {
+  check(`${r.name}: JVM pods mount a writable /tmp emptyDir and probe over gRPC (a TLS registry over HTTP)`, () => {
     for (const d of r.all("Deployment")) {
       const spec = d.spec.template.spec;
       const c = spec.containers[0];
@@ -179,7 +179,13 @@ function commonChecks(r) {
       assert(tmp && !tmp.readOnly, `${d.metadata.name}: no writable /tmp mount`);
       assert(spec.volumes.find((v) => v.name === tmp.name).emptyDir, `${d.metadata.name}: /tmp is not an emptyDir`);
       const grpcPort = c.ports.find((p) => p.name === "grpc").containerPort;
-      eq(c.readinessProbe?.grpc?.port, grpcPort, `${d.metadata.name} readinessProbe.grpc.port`);
+      if (envOf(c).MAAS_GRPC_TLS_CERT) {
+        // Kubernetes' gRPC probes cannot do TLS: the registry's HTTP port answers for the same health.
+        eq(c.readinessProbe?.httpGet, { path: "/q/health/ready", port: "http" }, `${d.metadata.name} readinessProbe.httpGet`);
+        assert(!c.readinessProbe.grpc, `${d.metadata.name}: gRPC probe against a TLS port`);
+      } else {
+        eq(c.readinessProbe?.grpc?.port, grpcPort, `${d.metadata.name} readinessProbe.grpc.port`);
+      }
       assert(c.livenessProbe && c.startupProbe, `${d.metadata.name}: liveness and startup probes`);
       assert("JAVA_OPTS" in envOf(c), `${d.metadata.name}: JAVA_OPTS`);
     }
@@ -297,6 +303,7 @@ async function main() {
     features: [[join(testValues, "features.yaml")], []],
     postgres: [[join(testValues, "postgres.yaml")], []],
     "h2-ephemeral": [[], ["registry.db.h2.persistence.enabled=false"]],
+    "registry-tls-own-ca": [[P("cpu")], ["registry.tls.enabled=true", "registry.tls.secretName=maas-registry-tls", "registry.tls.caSecretName=corp-ca", "registry.tls.caKey=root.pem"]],
     hostpath: [[P("canary")], ["modelSource.type=hostPath", "modelSource.hostPath.path=/srv/models"]],
   };
   for (const [name, [files, sets]] of Object.entries(scenarios)) {
@@ -436,6 +443,57 @@ async function main() {
     eq(r.get("Secret", "maas-registry-db").stringData, { password: "s3cret" }, "Secret data");
   });
 
+  // Registry TLS
+  const tlsOf = (r) => {
+    const reg = r.get("Deployment", "maas-registry");
+    const router = r.get("Deployment", "maas-router");
+    const rc = container(reg, "registry");
+    const oc = container(router, "router");
+    const secretVolume = (dep, c, path) => {
+      const m = c.volumeMounts.find((x) => path.startsWith(x.mountPath + "/"));
+      assert(m && m.readOnly, `${dep.metadata.name}: ${path} is not on a read-only mount`);
+      const v = dep.spec.template.spec.volumes.find((x) => x.name === m.name);
+      assert(v.secret, `${dep.metadata.name}: ${path} is not from a Secret`);
+      return { secret: v.secret.secretName, items: Object.fromEntries(v.secret.items.map((i) => [m.mountPath + "/" + i.path, i.key])) };
+    };
+    return { reg, router, regEnv: envOf(rc), routerEnv: envOf(oc), rc, oc, secretVolume };
+  };
+  check("registry TLS (features): the registry serves tls.crt/tls.key from the kubernetes.io/tls Secret, read-only", () => {
+    const t = tlsOf(R("features"));
+    const cert = t.secretVolume(t.reg, t.rc, t.regEnv.MAAS_GRPC_TLS_CERT);
+    const key = t.secretVolume(t.reg, t.rc, t.regEnv.MAAS_GRPC_TLS_KEY);
+    eq([cert.secret, cert.items[t.regEnv.MAAS_GRPC_TLS_CERT], key.items[t.regEnv.MAAS_GRPC_TLS_KEY]], ["maas-registry-tls", "tls.crt", "tls.key"], "Secret, cert key, key key");
+  });
+  check("registry TLS (features): routers use TLS and trust ca.crt of the same Secret, and never mount the key", () => {
+    const t = tlsOf(R("features"));
+    eq(t.routerEnv.MAAS_REGISTRY_TLS, "true", "MAAS_REGISTRY_TLS");
+    const ca = t.secretVolume(t.router, t.oc, t.routerEnv.MAAS_REGISTRY_CA);
+    eq([ca.secret, Object.values(ca.items)], ["maas-registry-tls", ["ca.crt"]], "CA Secret and the only key mounted");
+    eq(t.routerEnv.MAAS_REGISTRY_ADDRESS, "maas-registry:9001", "address (the name the certificate must carry)");
+  });
+  check("registry TLS: a separate CA Secret and key (registry.tls.caSecretName, caKey)", () => {
+    const t = tlsOf(R("registry-tls-own-ca"));
+    const ca = t.secretVolume(t.router, t.oc, t.routerEnv.MAAS_REGISTRY_CA);
+    eq([ca.secret, Object.values(ca.items)], ["corp-ca", ["root.pem"]], "CA Secret and key");
+    eq(t.secretVolume(t.reg, t.rc, t.regEnv.MAAS_GRPC_TLS_CERT).secret, "maas-registry-tls", "registry certificate Secret");
+  });
+  check("registry TLS off by default: no TLS env or Secret volumes, plaintext gRPC readiness probe", () => {
+    for (const n of ["defaults", "cpu", "postgres"]) {
+      const t = tlsOf(R(n));
+      for (const k of ["MAAS_GRPC_TLS_CERT", "MAAS_GRPC_TLS_KEY"]) assert(!(k in t.regEnv), `${n}: registry env ${k}`);
+      for (const k of ["MAAS_REGISTRY_TLS", "MAAS_REGISTRY_CA"]) assert(!(k in t.routerEnv), `${n}: router env ${k}`);
+      eq(t.router.spec.template.spec.volumes.map((v) => v.name), ["tmp"], `${n}: router volumes`);
+      eq(t.rc.readinessProbe.grpc, { port: 9001 }, `${n}: registry readiness probe`);
+    }
+  });
+  check("registry TLS: NOTES.txt names the Secrets and how to give maasctl the CA", () => {
+    const r = run(HELM, ["install", "maas", chart, "--namespace", "maas", "--dry-run=client", "-f", join(testValues, "features.yaml")]);
+    assert(r.status === 0, r.stderr);
+    const notes = r.stdout.slice(r.stdout.indexOf("NOTES:"));
+    assert(notes.includes("Registry TLS: certificate from Secret maas-registry-tls"), `NOTES:\n${notes}`);
+    assert(notes.includes("get secret maas-registry-tls -o jsonpath='{.data.ca\\.crt}' | base64 -d > registry-ca.crt") && notes.includes("maasctl --tls --ca registry-ca.crt"), `NOTES:\n${notes}`);
+  });
+
   // Auth
   check("auth: chart-created tokens file has router (writer) and admin lines plus extras", () => {
     const s = R("features").get("Secret", "maas-auth").stringData;
@@ -540,6 +598,9 @@ async function main() {
     ["GPU count 0", { file: P("gpu"), sets: ["gpu.count=0"], expect: "/gpu/count': minimum: got 0, want 1" }],
     ["bad token line", { file: P("cpu"), sets: ["auth.extraTokens[0]=alice:root:x"], expect: "'alice:root:x' does not match pattern" }],
     ["tests.model not a model", { file: P("cpu"), sets: ["tests.model=nope"], expect: 'tests.model "nope" is not one of models[].name' }],
+    ["registry TLS without a Secret", { file: P("cpu"), sets: ["registry.tls.enabled=true"], expect: "registry.tls.secretName is required when registry.tls.enabled=true" }],
+    ["registry TLS Secret name that is no Kubernetes name", { file: P("cpu"), sets: ["registry.tls.enabled=true", "registry.tls.secretName=Registry_TLS"], expect: "/registry/tls/secretName': 'Registry_TLS' does not match pattern" }],
+    ["unknown registry TLS key", { file: P("cpu"), sets: ["registry.tls.cert=/x.pem"], expect: "/registry/tls': additional properties 'cert' not allowed" }],
     // Helm replaces a list given by --set unless a values file supplies it: the runbook always passes -f.
     ["runbook weight --set without the values file (list replaced)", { sets: ["models[0].canary.weight=25"], expect: "/models/0': missing properties 'name', 'stable'" }],
   ];

@@ -85,14 +85,16 @@ public class Cluster implements QuarkusTestResourceLifecycleManager {
                 WORK.resolve("inference-" + i + ".log"));
     }
 
+    /** Runs in the log's directory (each test class has its own work directory), which is also its tmpdir. */
     static Process java(Path jar, List<String> args, Map<String, String> env, Path log) throws IOException {
         if (!Files.exists(jar)) {
             throw new IllegalStateException(jar + " is missing: build it first (mvn install -DskipTests)");
         }
+        Path dir = log.toAbsolutePath().getParent();
         List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
-                "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Djava.io.tmpdir=" + WORK, "-jar", jar.toString()));
+                "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Djava.io.tmpdir=" + dir, "-jar", jar.toString()));
         cmd.addAll(args);
-        ProcessBuilder pb = new ProcessBuilder(cmd).directory(WORK.toFile()).redirectErrorStream(true)
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
         pb.environment().putAll(env);
         return pb.start();

@@ -4,8 +4,11 @@ import io.maas.router.domain.RouterConfig;
 import io.maas.router.domain.Route;
 import io.maas.router.domain.RoutingTable;
 
+import java.io.File;
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
@@ -14,8 +17,12 @@ import java.util.concurrent.TimeUnit;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 
+import io.grpc.ChannelCredentials;
+import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
+import io.grpc.Status;
+import io.grpc.TlsChannelCredentials;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.MetadataUtils;
 import io.grpc.stub.StreamObserver;
@@ -29,7 +36,8 @@ import io.maas.proto.registry.WatchRoutingRequest;
  * Holds one WatchRouting stream open to the registry and applies its events to the routing table:
  * a SNAPSHOT replaces the table, a CHANGE replaces one model's entry. When the stream breaks
  * (registry restarting, network), the router keeps its last table and reconnects with exponential
- * backoff and jitter, resuming from the last revision it applied.
+ * backoff and jitter, resuming from the last revision it applied. The watch and the canary-abort
+ * write share one channel: plaintext, or TLS when MAAS_REGISTRY_TLS / MAAS_REGISTRY_CA say so.
  */
 @ApplicationScoped
 public class RegistryWatcher {
@@ -37,21 +45,28 @@ public class RegistryWatcher {
     private static final System.Logger LOG = System.getLogger(RegistryWatcher.class.getName());
     static final Metadata.Key<String> AUTHORIZATION = Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
 
-    @Inject
-    RouterConfig config;
-    @Inject
-    RoutingTable table;
+    private final RouterConfig config;
+    private final RoutingTable table;
 
     private ManagedChannel channel;
+    private boolean plaintext;
     private ScheduledExecutorService scheduler;
     private volatile boolean stopped;
     private long backoffMs;
     private volatile int reconnects;
 
+    @Inject
+    public RegistryWatcher(RouterConfig config, RoutingTable table) {
+        this.config = config;
+        this.table = table;
+    }
+
+    /** Opens the channel and the watch; throws (failing start-up) when the TLS settings cannot be used. */
     public synchronized void start() {
         String address = config.registry().address().orElseThrow();
-        channel = NettyChannelBuilder.forTarget(address).usePlaintext()
-                .keepAliveTime(20, TimeUnit.SECONDS).keepAliveWithoutCalls(true).build();
+        Optional<String> ca = config.registry().tls().ca().filter(c -> !c.isBlank());
+        plaintext = !config.registry().tls().enabled() && ca.isEmpty();
+        channel = channel(address, plaintext, ca);
         scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "registry-watch");
             t.setDaemon(true);
@@ -59,6 +74,61 @@ public class RegistryWatcher {
         });
         backoffMs = config.registry().reconnectMinMs();
         scheduler.execute(this::connect);
+    }
+
+    private static ManagedChannel channel(String address, boolean plaintext, Optional<String> ca) {
+        ChannelCredentials credentials;
+        String mode;
+        if (!plaintext) {
+            var builder = TlsChannelCredentials.newBuilder();
+            if (ca.isPresent()) {
+                try {
+                    builder.trustManager(new File(ca.get()));
+                } catch (IOException e) {
+                    throw new IllegalStateException("MAAS_REGISTRY_CA (maas.registry.tls.ca): cannot read the CA file "
+                            + ca.get() + ": " + e, e);
+                }
+            }
+            credentials = builder.build();
+            mode = ca.map(c -> "TLS, trusting " + c).orElse("TLS, trusting the JVM's default CAs");
+        } else {
+            credentials = InsecureChannelCredentials.create();
+            mode = "plaintext";
+        }
+        NettyChannelBuilder builder;
+        try {
+            // The certificates are parsed here, so a file that is not PEM fails start-up, not every call.
+            builder = NettyChannelBuilder.forTarget(address, credentials);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalStateException("MAAS_REGISTRY_CA (maas.registry.tls.ca): " + ca.orElse("")
+                    + " is not a PEM certificate file: " + e.getMessage(), e);
+        }
+        LOG.log(System.Logger.Level.INFO, "registry channel to {0}: {1}", address, mode);
+        return builder.keepAliveTime(20, TimeUnit.SECONDS).keepAliveWithoutCalls(true).build();
+    }
+
+    /**
+     * The status and its root cause: grpc reports a refused certificate as "UNAVAILABLE: io exception"
+     * (plus a multi-line pipeline dump), which alone does not say why. A TLS registry drops a plaintext
+     * connection without a word ("Network closed for unknown reason", no cause), hence the hint.
+     */
+    static String describe(Throwable t, boolean plaintext) {
+        Status status = Status.fromThrowable(t);
+        StringBuilder s = new StringBuilder(status.getCode().name());
+        if (status.getDescription() != null) {
+            s.append(": ").append(status.getDescription().lines().findFirst().orElse(""));
+        }
+        Throwable root = t;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        if (root != t) {
+            s.append(" (").append(root.getClass().getSimpleName()).append(": ").append(root.getMessage()).append(')');
+        } else if (plaintext && status.getCode() == Status.Code.UNAVAILABLE) {
+            s.append(" (the registry closed a plaintext connection: if it serves TLS, set MAAS_REGISTRY_TLS=true"
+                    + " (and MAAS_REGISTRY_CA to its CA))");
+        }
+        return s.toString();
     }
 
     public int reconnects() {
@@ -84,7 +154,7 @@ public class RegistryWatcher {
 
                     @Override
                     public void onError(Throwable t) {
-                        retry("watch failed: " + t.getMessage());
+                        retry("watch failed: " + describe(t, plaintext));
                     }
 
                     @Override

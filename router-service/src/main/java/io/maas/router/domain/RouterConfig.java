@@ -62,6 +62,21 @@ public interface RouterConfig {
 
         @WithDefault("5000")
         long reconnectMaxMs();
+
+        Tls tls();
+
+        /** TLS to the registry's gRPC port, for the watch stream and the abort write alike (one channel). */
+        interface Tls {
+            /** MAAS_REGISTRY_TLS: connect with TLS; false = plaintext (unless a CA is set). */
+            @WithDefault("false")
+            boolean enabled();
+
+            /**
+             * MAAS_REGISTRY_CA: PEM file of the CA (or the certificate itself) to trust; unset = the JVM's
+             * default trust store. Setting it implies TLS, as maasctl's --ca does.
+             */
+            Optional<String> ca();
+        }
     }
 
     interface Endpoints {
