@@ -71,14 +71,14 @@ PATHS=("grpc direct 127.0.0.1:$((P+1))" "grpc router 127.0.0.1:$((P+11))" "grpc 
 for target in "${PATHS[@]}"; do
   set -- $target
   [[ " $PROTOCOLS " == *" $1 "* ]] || continue
-  $JAVA -cp "$CP" io.maas.router.RouterBench "warm-$2" "$3" 8 "$WARMUP" 1 "$1" >/dev/null
+  $JAVA -Djava.util.logging.manager=org.jboss.logmanager.LogManager -cp "$CP" io.maas.router.RouterBench "warm-$2" "$3" 8 "$WARMUP" 1 "$1" >/dev/null
 done
 for proto in $PROTOCOLS; do
   for c in $CONCURRENCY; do
     for target in "${PATHS[@]}"; do
       set -- $target
       [[ "$1" == "$proto" ]] || continue
-      $JAVA -cp "$CP" io.maas.router.RouterBench "$1-$2" "$3" "$c" 2 "$DURATION" "$1" | tee -a "$RESULTS"
+      $JAVA -Djava.util.logging.manager=org.jboss.logmanager.LogManager -cp "$CP" io.maas.router.RouterBench "$1-$2" "$3" "$c" 2 "$DURATION" "$1" | tee -a "$RESULTS"
     done
   done
 done

@@ -241,8 +241,9 @@ class RegistryTlsTest {
         Cluster.registryStub(registry).setRouting(SetRoutingRequest.newBuilder().setModel("simple").setStableVersion("1")
                 .setCanaryVersion("2").setCanaryWeight(40).setReason("tls test: widen").build());
         Cluster.await("weight 40 through the watch", () -> table.received() && table.routes().get("simple").canaryWeight() == 40);
-        RoutingEntry written = watcher.abortCanary(table.routes().get("simple"), "router auto-abort: tls test");
-        assertEquals(0, written.getCanaryWeight());
+        long revision = watcher.abortCanary(table.routes().get("simple"), "router auto-abort: tls test");
+        assertEquals(revision, registryRouting().getRevision());
+        assertEquals(0, registryRouting().getCanaryWeight());
         assertEquals("router auto-abort: tls test", registryRouting().getReason());
         Cluster.await("weight 0 through the watch", () -> table.routes().get("simple").canaryWeight() == 0);
     }

@@ -10,6 +10,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 
 import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
+import io.maas.router.domain.Connections;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.ServerChannel;
@@ -31,7 +32,7 @@ import io.netty.util.concurrent.FastThreadLocal;
  * call stays on the loop thread that read it: no hand-off between threads in either direction.
  */
 @ApplicationScoped
-public class GrpcTransport {
+public class GrpcTransport implements Connections.Factory {
     private static final System.Logger LOG = System.getLogger(GrpcTransport.class.getName());
 
     /** The index of the worker loop running on this thread, or null off the loops. */
@@ -75,7 +76,8 @@ public class GrpcTransport {
     }
 
     /** Plaintext HTTP/2 channels to one inference pod, one per worker loop. */
-    public LoopChannels channels(String host, int port, int maxMessageBytes) {
+    @Override
+    public LoopChannels open(String host, int port, int maxMessageBytes) {
         Class<? extends SocketChannel> type = epoll ? EpollSocketChannel.class : NioSocketChannel.class;
         ManagedChannel[] channels = new ManagedChannel[loops.size()];
         for (int i = 0; i < channels.length; i++) {

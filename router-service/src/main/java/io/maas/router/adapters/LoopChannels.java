@@ -4,13 +4,14 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
 import io.grpc.ManagedChannel;
+import io.maas.router.domain.Connections;
 
 /**
  * One inference pod's HTTP/2 connections, one per worker event loop (the thread-per-core layout
  * of Envoy's connection pools). A call started on loop i goes out on loop i's connection, and
  * its response is read on the same thread that writes it back to the caller.
  */
-public final class LoopChannels {
+public final class LoopChannels implements Connections {
     private final ManagedChannel[] channels;
 
     LoopChannels(ManagedChannel[] channels) {
@@ -18,12 +19,14 @@ public final class LoopChannels {
     }
 
     /** The calling loop's channel; off the loops (tests, background work) any one of them. */
+    @Override
     public ManagedChannel current() {
         int i = GrpcTransport.currentLoop();
         return channels[i >= 0 && i < channels.length ? i : ThreadLocalRandom.current().nextInt(channels.length)];
     }
 
     /** Starts connecting every channel now rather than on the first call. */
+    @Override
     public void connect() {
         for (ManagedChannel c : channels) {
             c.getState(true);
@@ -31,6 +34,7 @@ public final class LoopChannels {
     }
 
     /** Graceful: calls in flight finish, new ones are refused. */
+    @Override
     public void shutdown() {
         for (ManagedChannel c : channels) {
             c.shutdown();
@@ -38,6 +42,7 @@ public final class LoopChannels {
     }
 
     /** Waits until every channel has terminated or the deadline ({@link System#nanoTime()}) passes, then forces them. */
+    @Override
     public void awaitTermination(long deadlineNanos) throws InterruptedException {
         try {
             for (ManagedChannel c : channels) {

@@ -3,6 +3,7 @@ package io.maas.router.adapters;
 import io.maas.router.domain.RouterConfig;
 import io.maas.router.domain.Route;
 import io.maas.router.domain.RoutingTable;
+import io.maas.router.domain.RoutingWriter;
 
 import java.io.File;
 import java.io.IOException;
@@ -40,7 +41,7 @@ import io.maas.proto.registry.WatchRoutingRequest;
  * write share one channel: plaintext, or TLS when MAAS_REGISTRY_TLS / MAAS_REGISTRY_CA say so.
  */
 @ApplicationScoped
-public class RegistryWatcher {
+public class RegistryWatcher implements RoutingWriter {
 
     private static final System.Logger LOG = System.getLogger(RegistryWatcher.class.getName());
     static final Metadata.Key<String> AUTHORIZATION = Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
@@ -198,7 +199,8 @@ public class RegistryWatcher {
     }
 
     /** The automatic abort's only registry write: canary weight 0, if the route is still at this revision. */
-    public RoutingEntry abortCanary(Route route, String reason) {
+    @Override
+    public long abortCanary(Route route, String reason) {
         Metadata headers = new Metadata();
         config.registry().token().filter(t -> !t.isBlank()).ifPresent(t -> headers.put(AUTHORIZATION, "Bearer " + t));
         return ModelRegistryGrpc.newBlockingStub(channel)
@@ -206,7 +208,7 @@ public class RegistryWatcher {
                 .withDeadlineAfter(5, TimeUnit.SECONDS)
                 .setRouting(SetRoutingRequest.newBuilder().setModel(route.model()).setStableVersion(route.stable())
                         .setCanaryVersion(route.canary()).setCanaryWeight(0).setReason(reason)
-                        .setExpectedRevision(route.revision()).build());
+                        .setExpectedRevision(route.revision()).build()).getRevision();
     }
 
     public synchronized void stop() {

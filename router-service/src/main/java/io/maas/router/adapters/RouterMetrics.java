@@ -1,5 +1,6 @@
 package io.maas.router.adapters;
 
+import io.maas.router.domain.CanaryEvents;
 import io.maas.router.domain.ModelKey;
 
 import java.time.Duration;
@@ -20,7 +21,7 @@ import io.micrometer.core.instrument.Timer;
  * cached, so a call costs two map lookups.
  */
 @ApplicationScoped
-public class RouterMetrics {
+public class RouterMetrics implements CanaryEvents {
 
     @Inject
     MeterRegistry registry;
@@ -77,6 +78,7 @@ public class RouterMetrics {
                 .increment();
     }
 
+    @Override
     public void canaryAbort(String model, String version, String reason) {
         aborts.computeIfAbsent(new Labels(model, version, reason, ""),
                 l -> Counter.builder("maas.router.canary.aborts")

@@ -1,8 +1,5 @@
 package io.maas.router.domain;
 
-import io.maas.router.adapters.RegistryWatcher;
-import io.maas.router.adapters.RouterMetrics;
-
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
@@ -33,9 +30,9 @@ public class CanaryGuard {
     @Inject
     RoutingTable table;
     @Inject
-    RegistryWatcher registry;
+    RoutingWriter registry;
     @Inject
-    RouterMetrics metrics;
+    CanaryEvents metrics;
 
     private final Map<ModelKey, VersionStats> stats = new ConcurrentHashMap<>();
     private final Map<String, Long> lastAttempt = new ConcurrentHashMap<>();
@@ -124,9 +121,9 @@ public class CanaryGuard {
             return;
         }
         try {
-            var entry = registry.abortCanary(route, reason);
+            long revision = registry.abortCanary(route, reason);
             LOG.log(System.Logger.Level.WARNING, "canary of {0} aborted in the registry at revision {1}",
-                    route.model(), entry.getRevision());
+                    route.model(), String.valueOf(revision));
             stats.remove(new ModelKey(route.model(), route.canary()));
         } catch (StatusRuntimeException e) {
             LOG.log(System.Logger.Level.ERROR, "canary abort of {0} could not be written to the registry: {1}; "

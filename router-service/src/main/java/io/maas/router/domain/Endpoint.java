@@ -3,7 +3,6 @@ package io.maas.router.domain;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import io.grpc.ManagedChannel;
-import io.maas.router.adapters.LoopChannels;
 
 /**
  * One inference pod's gRPC address with its pooled HTTP/2 channels (one per event loop), its outstanding-request count
@@ -13,7 +12,7 @@ public final class Endpoint {
     private final String address;
     private final String host;
     private final int port;
-    private final LoopChannels channels;
+    private final Connections channels;
     private final AtomicInteger outstanding = new AtomicInteger();
     private volatile String httpAddress;
     private int consecutiveFailures;
@@ -21,7 +20,7 @@ public final class Endpoint {
     private long ejectedUntilNanos;
     private long rampEndNanos;
 
-    Endpoint(String address, LoopChannels channels) {
+    Endpoint(String address, Connections channels) {
         this.address = address;
         this.channels = channels;
         int colon = address.lastIndexOf(':');
@@ -59,7 +58,7 @@ public final class Endpoint {
         return channels.current();
     }
 
-    LoopChannels channels() {
+    Connections channels() {
         return channels;
     }
 

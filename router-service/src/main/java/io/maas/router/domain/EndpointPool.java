@@ -13,8 +13,6 @@ import java.util.concurrent.ThreadLocalRandom;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 
-import io.maas.router.adapters.GrpcTransport;
-import io.maas.router.adapters.LoopChannels;
 
 /**
  * Inference endpoints grouped by model version, fed by static configuration or EndpointSlices.
@@ -30,7 +28,7 @@ public class EndpointPool {
     @Inject
     RouterConfig config;
     @Inject
-    GrpcTransport transport;
+    Connections.Factory transport;
 
     private volatile Map<ModelKey, List<Endpoint>> groups = Map.of();
     private volatile Map<ModelKey, String> tracks = Map.of();
@@ -75,7 +73,7 @@ public class EndpointPool {
 
     private Endpoint open(String address) {
         int colon = address.lastIndexOf(':');
-        LoopChannels channels = transport.channels(address.substring(0, colon),
+        Connections channels = transport.open(address.substring(0, colon),
                 Integer.parseInt(address.substring(colon + 1)), config.balancer().maxMessageBytes());
         channels.connect();
         return new Endpoint(address, channels);
