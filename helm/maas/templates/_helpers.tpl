@@ -75,3 +75,12 @@ app.kubernetes.io/component: {{ .component }}
     matchLabels:
       {{- include "maas.selectorLabels" (dict "ctx" . "component" "router") | nindent 6 }}
 {{- end }}
+
+{{/* Router shadow rules (MAAS_SHADOW): model:version=share;... from router.shadow. */}}
+{{- define "maas.router.shadowRules" -}}
+{{- $rules := list -}}
+{{- range . -}}
+{{- $rules = append $rules (printf "%s:%s=%s" .model (toString .version) (toString .share)) -}}
+{{- end -}}
+{{- join ";" $rules -}}
+{{- end -}}
