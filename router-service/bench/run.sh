@@ -9,15 +9,18 @@
 # The inference side serves `simple` without dynamic batching, so the batching delay does not blur the hop.
 # Every path is first driven at c=8 for WARMUP seconds, so the JIT has compiled the router (and the
 # inference service) before anything is measured; each measured run then warms 2 s more.
-# PROTOCOLS="grpc rest" also measures the REST/JSON twin (HTTP/1.1, JDK client) the same three ways,
+# PROTOCOLS="grpc rest" also measures the REST/JSON twin (HTTP/1.1 JSON; JDK client) the same three ways,
 # nginx with proxy_pass and upstream keepalive.
-# Env: CONCURRENCY="1 8" PROTOCOLS=grpc WARMUP=10 DURATION=15 PORT_BASE=18600
+# The VM this runs on is noisy, so the whole matrix runs ROUNDS times, paths interleaved, and the
+# table gives medians.
+# Env: CONCURRENCY="1 8" PROTOCOLS=grpc ROUNDS=3 WARMUP=10 DURATION=15 PORT_BASE=18600
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 CONCURRENCY=${CONCURRENCY:-"1 8"}
 WARMUP=${WARMUP:-10}
 DURATION=${DURATION:-15}
+ROUNDS=${ROUNDS:-3}
 PROTOCOLS=${PROTOCOLS:-grpc}
 P=${PORT_BASE:-18600}
 WORK=$(mktemp -d /tmp/maas-router-bench.XXXXXX)
@@ -73,19 +76,34 @@ for target in "${PATHS[@]}"; do
   [[ " $PROTOCOLS " == *" $1 "* ]] || continue
   $JAVA -Djava.util.logging.manager=org.jboss.logmanager.LogManager -cp "$CP" io.maas.router.RouterBench "warm-$2" "$3" 8 "$WARMUP" 1 "$1" >/dev/null
 done
-for proto in $PROTOCOLS; do
-  for c in $CONCURRENCY; do
-    for target in "${PATHS[@]}"; do
-      set -- $target
-      [[ "$1" == "$proto" ]] || continue
-      $JAVA -Djava.util.logging.manager=org.jboss.logmanager.LogManager -cp "$CP" io.maas.router.RouterBench "$1-$2" "$3" "$c" 2 "$DURATION" "$1" | tee -a "$RESULTS"
+for round in $(seq 1 "$ROUNDS"); do
+  for proto in $PROTOCOLS; do
+    for c in $CONCURRENCY; do
+      for target in "${PATHS[@]}"; do
+        set -- $target
+        [[ "$1" == "$proto" ]] || continue
+        $JAVA -Djava.util.logging.manager=org.jboss.logmanager.LogManager -cp "$CP" io.maas.router.RouterBench "$1-$2" "$3" "$c" 2 "$DURATION" "$1" | tee -a "$RESULTS"
+      done
     done
   done
 done
 echo
-echo "| protocol | concurrency | path | calls/s | p50 µs | p99 µs | added p50 µs | added p99 µs |"
-echo "|---|---|---|---|---|---|---|---|"
-awk -F'\t' '{ split($1,l,"-"); split($2,c,"="); split($4,r,"="); split($5,a,"="); split($6,b,"=");
-  base = (l[2]=="direct"); if (base) { d50=a[2]; d99=b[2] }
-  printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", l[1], c[2], l[2], r[2], a[2], b[2],
-    (base ? "-" : a[2]-d50), (base ? "-" : b[2]-d99) }' "$RESULTS"
+# Each figure is the median over the rounds; added latency is the median of each round's difference
+# with the direct path measured just before it.
+python3 - "$RESULTS" <<'PY'
+import sys, statistics as st
+rows = {}
+for line in open(sys.argv[1]):
+    f = dict(kv.split("=", 1) for kv in line.split()[1:])
+    proto, path = line.split()[0].split("-")
+    rows.setdefault((proto, int(f["c"]), path), []).append((float(f["rps"]), float(f["p50_us"]), float(f["p99_us"])))
+print("| protocol | concurrency | path | calls/s | p50 µs | p99 µs | added p50 µs | added p99 µs | calls/s vs nginx |")
+print("|---|---|---|---|---|---|---|---|---|")
+for (proto, c, path), runs in rows.items():
+    med = lambda i, rs=runs: st.median(r[i] for r in rs)
+    direct = rows[(proto, c, "direct")]
+    added = lambda i: "-" if path == "direct" else "%.0f" % st.median(r[i] - d[i] for r, d in zip(runs, direct))
+    nginx = rows.get((proto, c, "nginx"))
+    vs = "%.2f" % st.median(r[0] / n[0] for r, n in zip(runs, nginx)) if path == "router" and nginx else "-"
+    print("| %s | %d | %s | %.0f | %.0f | %.0f | %s | %s | %s |" % (proto, c, path, med(0), med(1), med(2), added(1), added(2), vs))
+PY
