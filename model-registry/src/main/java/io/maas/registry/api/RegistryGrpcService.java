@@ -29,11 +29,15 @@ import io.maas.registry.domain.Registry;
 import io.maas.registry.domain.RegistryException;
 import io.maas.registry.domain.RoutingFeed;
 import io.maas.registry.domain.RoutingSpec;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.quarkus.grpc.GrpcService;
+import jakarta.annotation.PostConstruct;
 import jakarta.annotation.PreDestroy;
 import jakarta.inject.Inject;
+
+import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 import java.util.OptionalLong;
 import java.util.concurrent.ExecutorService;
@@ -47,11 +51,23 @@ import java.util.function.Supplier;
  */
 @GrpcService
 public class RegistryGrpcService extends ModelRegistryGrpc.ModelRegistryImplBase {
+    private static final System.Logger LOG = System.getLogger(RegistryGrpcService.class.getName());
 
     @Inject
     RegistryRuntime runtime;
     @Inject
     MeterRegistry meters;
+    /** Events a watch stream may fall behind (sent while its peer reads nothing) before it is closed. */
+    @ConfigProperty(name = "maas.registry.watch-max-backlog", defaultValue = "1000")
+    int maxWatchBacklog;
+
+    private Counter slowWatchersClosed;
+
+    @PostConstruct
+    void init() {
+        slowWatchersClosed = Counter.builder("maas_registry_slow_watchers_closed")
+                .description("Watch streams closed with RESOURCE_EXHAUSTED because their peer stopped reading").register(meters);
+    }
 
     private final ExecutorService workers = Executors.newFixedThreadPool(16, r -> {
         var t = new Thread(r, "maas-registry-worker");
@@ -158,14 +174,37 @@ public class RegistryGrpcService extends ModelRegistryGrpc.ModelRegistryImplBase
         });
         workers.execute(Context.current().wrap(() -> {
             RoutingFeed.Watcher watcher = new RoutingFeed.Watcher() {
+                /** Events handed to the stream while it could take no more; the feed's lock serializes onEvent. */
+                int backlog;
+                boolean closed;
+
                 @Override
                 public void onEvent(io.maas.registry.domain.RoutingEvent event) {
+                    if (closed) {
+                        throw new IllegalStateException("watch closed");
+                    }
+                    // grpc buffers what a peer does not read without limit: bound it per watcher
+                    backlog = call.isReady() ? 0 : backlog + 1;
+                    if (backlog > maxWatchBacklog) {
+                        closed = true;
+                        slowWatchersClosed.increment();
+                        LOG.log(System.Logger.Level.WARNING, "closing a routing watch that reads nothing ({0} events behind, at revision {1})",
+                                backlog, String.valueOf(event.revision()));
+                        out.onError(Status.RESOURCE_EXHAUSTED.withDescription("watcher is not reading: " + backlog
+                                + " routing events are waiting for it; reconnect with from_revision set to the last revision applied")
+                                .asRuntimeException());
+                        // the feed drops a watcher whose delivery fails
+                        throw new IllegalStateException("slow watcher closed");
+                    }
                     out.onNext(ProtoMapper.event(event));
                 }
 
                 @Override
                 public void onClose() {
-                    out.onError(Status.UNAVAILABLE.withDescription("registry shutting down: reconnect with from_revision").asRuntimeException());
+                    if (!closed) {
+                        closed = true;
+                        out.onError(Status.UNAVAILABLE.withDescription("registry shutting down: reconnect with from_revision").asRuntimeException());
+                    }
                 }
             };
             try {

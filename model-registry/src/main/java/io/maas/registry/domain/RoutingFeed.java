@@ -16,6 +16,7 @@ public final class RoutingFeed {
 
     /** Receives events in revision order, from one thread at a time. */
     public interface Watcher {
+        /** Takes one event; throwing (a broken or closed stream) drops the watcher. */
         void onEvent(RoutingEvent event);
 
         /** The registry is shutting down; the watcher should reconnect elsewhere or later. */
