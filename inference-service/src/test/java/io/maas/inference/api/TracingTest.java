@@ -219,7 +219,7 @@ class TracingTest extends GrpcTestSupport {
         assertEquals(3, all.size(), "spans: " + all);
         SpanData server = server(all);
         assertEquals(CALLER_SPAN, server.getParentSpanId());
-        assertTrue(server.getName().startsWith("POST /v2/models/"), server.getName());
+        assertEquals("POST /v2/models/{model}/versions/{version}/infer", server.getName());
         SpanData compute = assertPhases(all, server, "simple", "2");
         assertEquals(1L, compute.getAttributes().get(BATCH_SIZE));
     }
