@@ -458,15 +458,28 @@ async function main() {
     };
     return { reg, router, regEnv: envOf(rc), routerEnv: envOf(oc), rc, oc, secretVolume };
   };
+  const tracingEnv = (env) => [env.QUARKUS_OTEL_SDK_DISABLED, env.QUARKUS_OTEL_EXPORTER_OTLP_ENDPOINT, env.QUARKUS_OTEL_TRACES_SAMPLER_ARG];
   check("router (features): shadow rules and tracing reach the router's environment", () => {
     const env = envOf(container(R("features").get("Deployment", "maas-router"), "router"));
     eq(env.MAAS_SHADOW, "minilm:canary=0.1;tiny:8=1", "MAAS_SHADOW");
-    eq([env.QUARKUS_OTEL_SDK_DISABLED, env.QUARKUS_OTEL_EXPORTER_OTLP_ENDPOINT, env.QUARKUS_OTEL_TRACES_SAMPLER_ARG],
-      ["false", "http://otel-collector.observability:4317", "0.05"], "tracing env");
+    eq(tracingEnv(env), ["false", "http://otel-collector.observability:4317", "0.05"], "tracing env");
   });
   check("router (defaults): no shadow, tracing left off (the image's default)", () => {
     const env = envOf(container(R("defaults").get("Deployment", "maas-router"), "router"));
     for (const k of ["MAAS_SHADOW", "QUARKUS_OTEL_SDK_DISABLED", "QUARKUS_OTEL_EXPORTER_OTLP_ENDPOINT"]) eq(env[k], undefined, k);
+  });
+  check("inference (features): tracing reaches every inference Pod (CPU and GPU, stable and canary), same collector as the router", () => {
+    const deps = R("features").inference();
+    eq(deps.map((d) => d.metadata.name).sort(), ["maas-minilm-canary", "maas-minilm-stable", "maas-tiny-stable"], "inference Deployments");
+    for (const d of deps) eq(tracingEnv(envOf(container(d, "inference"))), ["false", "http://otel-collector.observability:4317", "0.05"], `${d.metadata.name} tracing env`);
+  });
+  check("inference (defaults, every profile): tracing left off (the image's default)", () => {
+    for (const p of ["defaults", "cpu", "gpu", "canary"]) {
+      for (const d of R(p).inference()) {
+        const env = envOf(container(d, "inference"));
+        for (const k of ["QUARKUS_OTEL_SDK_DISABLED", "QUARKUS_OTEL_EXPORTER_OTLP_ENDPOINT", "QUARKUS_OTEL_TRACES_SAMPLER_ARG"]) eq(env[k], undefined, `${p} ${d.metadata.name} ${k}`);
+      }
+    }
   });
   check("registry TLS (features): the registry serves tls.crt/tls.key from the kubernetes.io/tls Secret, read-only", () => {
     const t = tlsOf(R("features"));
@@ -610,7 +623,9 @@ async function main() {
     ["tests.model not a model", { file: P("cpu"), sets: ["tests.model=nope"], expect: 'tests.model "nope" is not one of models[].name' }],
     ["two shadow rules for one model", { file: P("cpu"), sets: ["router.shadow[0].model=minilm", "router.shadow[0].version=2", "router.shadow[0].share=1", "router.shadow[1].model=minilm", "router.shadow[1].version=3", "router.shadow[1].share=1"], expect: "router.shadow: model \"minilm\" has two rules" }],
     ["shadow share above 1", { file: P("cpu"), sets: ["router.shadow[0].model=minilm", "router.shadow[0].version=2", "router.shadow[0].share=2"], expect: "/router/shadow/0/share" }],
-    ["tracing endpoint without a scheme", { file: P("cpu"), sets: ["router.tracing.enabled=true", "router.tracing.otlpEndpoint=collector:4317"], expect: "/router/tracing/otlpEndpoint" }],
+    ["tracing endpoint without a scheme", { file: P("cpu"), sets: ["tracing.enabled=true", "tracing.otlpEndpoint=collector:4317"], expect: "/tracing/otlpEndpoint" }],
+    ["tracing sampler ratio above 1", { file: P("cpu"), sets: ["tracing.samplerRatio=2"], expect: "/tracing/samplerRatio" }],
+    ["router.tracing (moved to the top-level tracing)", { file: P("cpu"), sets: ["router.tracing.enabled=true"], expect: "additional properties 'tracing' not allowed" }],
     ["registry TLS without a Secret", { file: P("cpu"), sets: ["registry.tls.enabled=true"], expect: "registry.tls.secretName is required when registry.tls.enabled=true" }],
     ["registry TLS Secret name that is no Kubernetes name", { file: P("cpu"), sets: ["registry.tls.enabled=true", "registry.tls.secretName=Registry_TLS"], expect: "/registry/tls/secretName': 'Registry_TLS' does not match pattern" }],
     ["unknown registry TLS key", { file: P("cpu"), sets: ["registry.tls.cert=/x.pem"], expect: "/registry/tls': additional properties 'cert' not allowed" }],

@@ -76,6 +76,16 @@ app.kubernetes.io/component: {{ .component }}
       {{- include "maas.selectorLabels" (dict "ctx" . "component" "router") | nindent 6 }}
 {{- end }}
 
+{{/* OpenTelemetry env of the router and inference containers when tracing.enabled (root context). */}}
+{{- define "maas.tracingEnv" -}}
+- name: QUARKUS_OTEL_SDK_DISABLED
+  value: "false"
+- name: QUARKUS_OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ .Values.tracing.otlpEndpoint | quote }}
+- name: QUARKUS_OTEL_TRACES_SAMPLER_ARG
+  value: {{ .Values.tracing.samplerRatio | toString | quote }}
+{{- end }}
+
 {{/* Router shadow rules (MAAS_SHADOW): model:version=share;... from router.shadow. */}}
 {{- define "maas.router.shadowRules" -}}
 {{- $rules := list -}}

@@ -18,11 +18,14 @@ import grpc.health.v1.HealthOuterClass.HealthCheckResponse.ServingStatus;
 import io.maas.inference.adapters.config.PbtxtModelConfigReader;
 import io.maas.inference.adapters.metrics.MicrometerInferenceMetrics;
 import io.maas.inference.adapters.onnx.OnnxModelLoader;
+import io.maas.inference.adapters.tracing.OtelInferenceTracing;
 import io.maas.inference.domain.Device;
 import io.maas.inference.domain.InferenceEngine;
 import io.maas.inference.domain.InferenceMetrics;
+import io.maas.inference.domain.InferenceTracing;
 import io.maas.inference.domain.ModelRepository;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.opentelemetry.api.OpenTelemetry;
 import io.quarkus.grpc.runtime.health.GrpcHealthStorage;
 import io.quarkus.runtime.StartupEvent;
 
@@ -39,6 +42,14 @@ public class InferenceBeans {
         return new MicrometerInferenceMetrics(registry);
     }
 
+    /** With the SDK disabled (the default) the scheduler gets the no-op port: no span lookup per request. */
+    @Produces
+    @Singleton
+    InferenceTracing tracing(@ConfigProperty(name = "quarkus.otel.sdk.disabled") boolean disabled,
+                             OpenTelemetry openTelemetry) {
+        return disabled ? InferenceTracing.NONE : new OtelInferenceTracing(openTelemetry);
+    }
+
     @Produces
     @Singleton
     PbtxtModelConfigReader configReader(@ConfigProperty(name = "maas.default-max-queue-size") int queueSize) {
@@ -50,7 +61,8 @@ public class InferenceBeans {
     ModelRepository repository(@ConfigProperty(name = "maas.model-repository") Optional<String> root,
                                @ConfigProperty(name = "maas.device") String device,
                                @ConfigProperty(name = "maas.onnx.intra-op-threads") int threads,
-                               PbtxtModelConfigReader configReader, InferenceMetrics metrics) {
+                               PbtxtModelConfigReader configReader, InferenceMetrics metrics,
+                               InferenceTracing tracing) {
         Path dir = Path.of(root.orElseThrow(() -> new IllegalStateException(
                 "no model repository: pass --model-repository DIR or set MAAS_MODEL_REPOSITORY")));
         Device parsed;
@@ -59,7 +71,7 @@ public class InferenceBeans {
         } catch (IllegalArgumentException e) {
             throw new IllegalStateException("MAAS_DEVICE/maas.device is '" + device + "'; use cpu or cuda");
         }
-        return new ModelRepository(dir, new OnnxModelLoader(parsed, threads), configReader, metrics);
+        return new ModelRepository(dir, new OnnxModelLoader(parsed, threads), configReader, metrics, tracing);
     }
 
     void closeRepository(@Disposes ModelRepository repository) {

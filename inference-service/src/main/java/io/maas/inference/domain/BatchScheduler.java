@@ -32,23 +32,26 @@ public final class BatchScheduler implements AutoCloseable {
     private final ModelRunner runner;
     private final ModelSettings settings;
     private final InferenceMetrics metrics;
+    private final InferenceTracing tracing;
     private final LinkedBlockingQueue<Pending> queue;
     private final List<Thread> workers = new ArrayList<>();
     private volatile boolean accepting = true;
 
-    private record Pending(InferRequest request, long enqueuedNanos, CompletableFuture<InferResult> result) {
+    private record Pending(InferRequest request, long enqueuedNanos, CompletableFuture<InferResult> result,
+                           InferenceTracing.RequestTrace trace) {
         long rows() {
             return request.inputs().isEmpty() ? 1 : request.inputs().get(0).rows();
         }
     }
 
     public BatchScheduler(String model, String version, ModelRunner runner, ModelSettings settings,
-                          InferenceMetrics metrics) {
+                          InferenceMetrics metrics, InferenceTracing tracing) {
         this.model = model;
         this.version = version;
         this.runner = runner;
         this.settings = settings;
         this.metrics = metrics;
+        this.tracing = tracing;
         this.queue = new LinkedBlockingQueue<>(settings.maxQueueSize());
         for (int i = 0; i < Math.max(1, settings.instanceCount()); i++) {
             Thread worker = new Thread(this::work, "infer-" + model + "-v" + version + "-" + i);
@@ -64,11 +67,15 @@ public final class BatchScheduler implements AutoCloseable {
             throw InferenceException.unavailable("model '" + model + "' version " + version
                     + " is being unloaded; retry, the repository may be reloading it");
         }
-        Pending pending = new Pending(request, System.nanoTime(), new CompletableFuture<>());
+        // The trace begins before the offer: once queued, a worker may report on it at any moment.
+        Pending pending = new Pending(request, System.nanoTime(), new CompletableFuture<>(),
+                tracing.begin(model, version));
         if (!queue.offer(pending)) {
-            throw new InferenceException(InferenceException.Kind.RESOURCE_EXHAUSTED, "queue of model '" + model
-                    + "' version " + version + " is full (" + settings.maxQueueSize()
+            InferenceException full = new InferenceException(InferenceException.Kind.RESOURCE_EXHAUSTED,
+                    "queue of model '" + model + "' version " + version + " is full (" + settings.maxQueueSize()
                     + " requests waiting); retry with backoff, add replicas or raise max_queue_size");
+            pending.trace().failed(full.kind(), full.getMessage());
+            throw full;
         }
         return pending.result();
     }
@@ -161,10 +168,17 @@ public final class BatchScheduler implements AutoCloseable {
         try {
             Map<String, Tensor> inputs = batch.size() == 1 ? byName(batch.get(0).request().inputs()) : join(batch);
             Set<String> outputs = requestedOutputs(batch);
+            long totalRows = batch.stream().mapToLong(Pending::rows).sum();
+            for (Pending p : batch) {
+                p.trace().running(batch.size(), totalRows);
+            }
             long start = System.nanoTime();
             Map<String, Tensor> result = runner.run(inputs, outputs);
             long computeNanos = System.nanoTime() - start;
-            long totalRows = batch.stream().mapToLong(Pending::rows).sum();
+            // Ended before any caller is answered: answering runs the response encoding on this thread.
+            for (Pending p : batch) {
+                p.trace().ran();
+            }
             metrics.batchRan(model, version, batch.size(), totalRows);
             long offset = 0;
             for (Pending p : batch) {
@@ -189,6 +203,7 @@ public final class BatchScheduler implements AutoCloseable {
 
     private void fail(Pending p, InferenceException e) {
         metrics.failed(model, version, e.kind());
+        p.trace().failed(e.kind(), e.getMessage());
         p.result().completeExceptionally(e);
     }
 

@@ -30,13 +30,16 @@ public final class ModelRepository implements AutoCloseable {
     private final ModelLoader loader;
     private final ModelConfigReader configReader;
     private final InferenceMetrics metrics;
+    private final InferenceTracing tracing;
     private final Map<String, ServedModel> models = new ConcurrentHashMap<>();
 
-    public ModelRepository(Path root, ModelLoader loader, ModelConfigReader configReader, InferenceMetrics metrics) {
+    public ModelRepository(Path root, ModelLoader loader, ModelConfigReader configReader, InferenceMetrics metrics,
+                           InferenceTracing tracing) {
         this.root = root;
         this.loader = loader;
         this.configReader = configReader;
         this.metrics = metrics;
+        this.tracing = tracing;
     }
 
     public Path root() {
@@ -154,7 +157,8 @@ public final class ModelRepository implements AutoCloseable {
         try {
             ModelRunner runner = loader.load(file, settings);
             checkDeclared(name, runner, settings);
-            BatchScheduler scheduler = new BatchScheduler(name, Long.toString(version), runner, settings, metrics);
+            BatchScheduler scheduler = new BatchScheduler(name, Long.toString(version), runner, settings, metrics,
+                    tracing);
             LOG.infof("model '%s' version %d ready on %s (max batch %d, batching %s, queue %d, instances %d)",
                     name, version, runner.executionProvider(), settings.maxBatchSize(),
                     settings.batchingEnabled() ? settings.maxQueueDelayMicros() + " us" : "off",

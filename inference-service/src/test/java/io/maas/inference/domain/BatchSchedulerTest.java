@@ -28,8 +28,36 @@ import io.maas.inference.adapters.onnx.OnnxModelLoader;
  * so the test decides what is queued when the worker picks the next batch: no timing involved.
  */
 class BatchSchedulerTest {
+    private final RecordingTracing tracing = new RecordingTracing();
     private GatedRunner runner;
     private BatchScheduler scheduler;
+
+    /** Each request's reported phases, in submission order. */
+    static final class RecordingTracing implements InferenceTracing {
+        final List<List<String>> requests = new CopyOnWriteArrayList<>();
+
+        @Override
+        public RequestTrace begin(String model, String version) {
+            List<String> phases = new CopyOnWriteArrayList<>(List.of("queued " + model + ":" + version));
+            requests.add(phases);
+            return new RequestTrace() {
+                @Override
+                public void running(int requests, long rows) {
+                    phases.add("running " + requests + "/" + rows);
+                }
+
+                @Override
+                public void ran() {
+                    phases.add("ran");
+                }
+
+                @Override
+                public void failed(InferenceException.Kind kind, String message) {
+                    phases.add("failed " + kind);
+                }
+            };
+        }
+    }
 
     /** Runs the real model, but the first run waits until the test opens the gate. */
     static final class GatedRunner implements ModelRunner {
@@ -80,7 +108,7 @@ class BatchSchedulerTest {
                 new VersionPolicy.All(), "model.onnx", List.of(), List.of());
         runner = new GatedRunner(new OnnxModelLoader(Device.CPU, 1)
                 .load(TestModels.repository().resolve("simple/1/model.onnx"), settings));
-        scheduler = new BatchScheduler("simple", "1", runner, settings, InferenceMetrics.NONE);
+        scheduler = new BatchScheduler("simple", "1", runner, settings, InferenceMetrics.NONE, tracing);
     }
 
     @AfterEach
@@ -125,6 +153,11 @@ class BatchSchedulerTest {
         }
         // 10 queued rows with a limit of 8: one batch of 4 requests (8 rows), then the 5th alone.
         assertEquals(List.of(1L, 8L, 2L), runner.batchRows);
+        // each request's trace sees its own queue wait and the batch it ran in
+        List<String> alone = List.of("queued simple:1", "running 1/1", "ran");
+        List<String> joined = List.of("queued simple:1", "running 4/8", "ran");
+        assertEquals(List.of(alone, joined, joined, joined, joined, List.of("queued simple:1", "running 1/2", "ran")),
+                tracing.requests);
     }
 
     @Test
@@ -138,6 +171,7 @@ class BatchSchedulerTest {
                 () -> scheduler.submit(request(1, 0, Long.MAX_VALUE)));
         assertEquals(InferenceException.Kind.RESOURCE_EXHAUSTED, e.kind());
         assertTrue(e.getMessage().contains("max_queue_size"), e.getMessage());
+        assertEquals(List.of("queued simple:1", "failed RESOURCE_EXHAUSTED"), tracing.requests.get(3));
     }
 
     @Test
@@ -151,5 +185,6 @@ class BatchSchedulerTest {
         assertEquals(InferenceException.Kind.DEADLINE_EXCEEDED, ((InferenceException) e.getCause()).kind());
         scheduler.submit(request(1, 0, Long.MAX_VALUE)).get(30, TimeUnit.SECONDS);
         assertEquals(List.of(1L, 1L), runner.batchRows, "the expired 3-row request must not have run");
+        assertEquals(List.of("queued simple:1", "failed DEADLINE_EXCEEDED"), tracing.requests.get(1));
     }
 }

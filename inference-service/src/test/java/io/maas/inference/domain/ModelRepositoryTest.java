@@ -35,7 +35,7 @@ class ModelRepositoryTest {
 
     private ModelRepository load() {
         repository = new ModelRepository(root, new OnnxModelLoader(Device.CPU, 1), new PbtxtModelConfigReader(16),
-                InferenceMetrics.NONE);
+                InferenceMetrics.NONE, InferenceTracing.NONE);
         repository.loadAll();
         return repository;
     }
