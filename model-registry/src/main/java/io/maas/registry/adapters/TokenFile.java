@@ -3,9 +3,7 @@ package io.maas.registry.adapters;
 import io.maas.registry.domain.AccessPolicy.Credential;
 import io.maas.registry.domain.Role;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -18,13 +16,9 @@ public final class TokenFile {
     private TokenFile() {
     }
 
-    public static List<Credential> load(Path file) {
-        List<String> lines;
-        try {
-            lines = Files.readAllLines(file);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read MAAS_REGISTRY_TOKENS_FILE " + file, e);
-        }
+    /** The credentials in {@code content}, read from {@code file} (named in errors). */
+    public static List<Credential> parse(Path file, byte[] content) {
+        List<String> lines = new String(content, StandardCharsets.UTF_8).lines().toList();
         List<Credential> credentials = new ArrayList<>();
         var tokens = new HashSet<String>();
         for (int i = 0; i < lines.size(); i++) {

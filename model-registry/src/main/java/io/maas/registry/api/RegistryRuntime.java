@@ -20,8 +20,12 @@ import jakarta.enterprise.inject.Instance;
 import jakarta.inject.Inject;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Executors;
@@ -62,6 +66,9 @@ public class RegistryRuntime {
     /** Seconds between looks for routing changes written by other registry replicas (PostgreSQL). */
     @ConfigProperty(name = "maas.registry.catch-up-interval", defaultValue = "2")
     int catchUpSeconds;
+    /** Seconds between looks at the tokens file for changes; 0 = read it only at start. */
+    @ConfigProperty(name = "maas.registry.tokens-reload-interval", defaultValue = "5")
+    int tokensReloadSeconds;
 
     @Inject
     Instance<KubernetesClient> kubernetes;
@@ -70,7 +77,9 @@ public class RegistryRuntime {
 
     private RegistryStore store;
     private volatile Registry registry;
-    private AccessPolicy accessPolicy;
+    private volatile AccessPolicy accessPolicy;
+    /** The tokens file's bytes behind {@link #accessPolicy}, to notice a rewrite (e.g. a Secret update). */
+    private byte[] tokensLoaded;
     private final List<AutoCloseable> closeables = new ArrayList<>();
 
     void start(@Observes StartupEvent event) {
@@ -83,7 +92,7 @@ public class RegistryRuntime {
         if (registry != null) {
             return;
         }
-        accessPolicy = accessPolicy();
+        firstAccessPolicy();
         store = JdbcStores.open(storeConfig());
         var opened = new Registry(store, System::currentTimeMillis);
         Gauge.builder("maas_registry_watchers", opened.feed(), f -> f.watcherCount())
@@ -95,6 +104,11 @@ public class RegistryRuntime {
         if (dbKind.equals("postgresql") && catchUpSeconds > 0) {
             ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "maas-registry-catch-up"));
             timer.scheduleWithFixedDelay(this::catchUp, catchUpSeconds, catchUpSeconds, TimeUnit.SECONDS);
+            closeables.add(timer::shutdownNow);
+        }
+        if (tokensFile.isPresent() && tokensReloadSeconds > 0) {
+            ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "maas-registry-tokens"));
+            timer.scheduleWithFixedDelay(this::reloadTokens, tokensReloadSeconds, tokensReloadSeconds, TimeUnit.SECONDS);
             closeables.add(timer::shutdownNow);
         }
     }
@@ -124,7 +138,13 @@ public class RegistryRuntime {
         return registry;
     }
 
-    public synchronized AccessPolicy accessPolicy() {
+    /** The policy every call is checked against (read per call, so kept off the lock). */
+    public AccessPolicy accessPolicy() {
+        var policy = accessPolicy;
+        return policy != null ? policy : firstAccessPolicy();
+    }
+
+    private synchronized AccessPolicy firstAccessPolicy() {
         if (accessPolicy != null) {
             return accessPolicy;
         }
@@ -137,12 +157,41 @@ public class RegistryRuntime {
                     + "writes are attributed to 'anonymous'. Set MAAS_REGISTRY_TOKENS_FILE (and MAAS_REGISTRY_REQUIRE_AUTH=true) in production.");
             accessPolicy = AccessPolicy.devMode();
         } else {
-            var credentials = TokenFile.load(Path.of(tokensFile.get()));
+            tokensLoaded = readTokensFile();
+            var credentials = TokenFile.parse(Path.of(tokensFile.get()), tokensLoaded);
             LOG.log(System.Logger.Level.INFO, "registry auth: {0} tokens from {1}; reads {2}", credentials.size(), tokensFile.get(),
                     readsRequireAuth ? "need a token" : "are open");
             accessPolicy = AccessPolicy.tokens(credentials, readsRequireAuth);
         }
         return accessPolicy;
+    }
+
+    /**
+     * Swaps in the tokens file's new contents, so tokens are added and revoked without a restart.
+     * A file that no longer parses keeps the tokens in force (an ERROR says why) rather than locking everyone out.
+     */
+    synchronized void reloadTokens() {
+        try {
+            byte[] now = readTokensFile();
+            if (Arrays.equals(now, tokensLoaded)) {
+                return;
+            }
+            tokensLoaded = now;
+            var credentials = TokenFile.parse(Path.of(tokensFile.get()), now);
+            accessPolicy = AccessPolicy.tokens(credentials, readsRequireAuth);
+            LOG.log(System.Logger.Level.INFO, "registry auth: reloaded {0} tokens from {1}", credentials.size(), tokensFile.get());
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.ERROR, "tokens file " + tokensFile.get() + " changed but cannot be used, the previous tokens "
+                    + "stay in force: " + e.getMessage());
+        }
+    }
+
+    private byte[] readTokensFile() {
+        try {
+            return Files.readAllBytes(Path.of(tokensFile.get()));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read MAAS_REGISTRY_TOKENS_FILE " + tokensFile.get(), e);
+        }
     }
 
     private StoreConfig storeConfig() {

@@ -2,6 +2,7 @@ package io.maas.registry.api;
 
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.maas.maasctl.Maasctl;
 import io.maas.proto.registry.CreateModelRequest;
 import io.maas.proto.registry.GetModelRequest;
@@ -32,18 +33,21 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @TestProfile(AuthGrpcTest.Tokens.class)
 class AuthGrpcTest {
 
+    static final Path TOKENS = Path.of("target/test-tokens.txt");
+    static final String BASE_TOKENS = """
+            # subject:role:token
+            ops-alice:admin:alice-secret
+            ci-bot:writer:bot-secret
+            dashboard:reader:reader-secret
+            """;
+
     public static class Tokens implements QuarkusTestProfile {
         @Override
         public Map<String, String> getConfigOverrides() {
             try {
-                Path file = Path.of("target/test-tokens.txt");
-                Files.writeString(file, """
-                        # subject:role:token
-                        ops-alice:admin:alice-secret
-                        ci-bot:writer:bot-secret
-                        dashboard:reader:reader-secret
-                        """);
-                return Map.of("maas.registry.tokens-file", file.toString(), "maas.registry.data-dir", "target/test-registry-auth-" + System.nanoTime());
+                Files.writeString(TOKENS, BASE_TOKENS + "temp-job:writer:temp-secret\n");
+                return Map.of("maas.registry.tokens-file", TOKENS.toString(), "maas.registry.tokens-reload-interval", "1",
+                        "maas.registry.data-dir", "target/test-registry-auth-" + System.nanoTime());
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
@@ -98,5 +102,34 @@ class AuthGrpcTest {
                 "--artifact", "file:///x", "--sha256", GrpcTestClient.SHA, "--input", "x:FP32:-1"}, new PrintWriter(new StringWriter()),
                 new PrintWriter(err));
         assertEquals(0, code, err.toString());
+    }
+
+    @Test
+    void tokensFileChangesApplyWithoutRestart() throws Exception {
+        String m = uniqueModel("reload");
+        create("temp-secret", m + "-a");
+        try {
+            // a Secret update: one token revoked, one added
+            Files.writeString(TOKENS, BASE_TOKENS + "new-job:writer:new-secret\n");
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            while (true) {
+                try {
+                    create("new-secret", m + "-b");
+                    break;
+                } catch (StatusRuntimeException e) {
+                    assertTrue(System.nanoTime() < deadline, "the new token is still refused: " + e.getStatus());
+                    Thread.sleep(100);
+                }
+            }
+            refused(Status.Code.UNAUTHENTICATED, "unknown token", () -> create("temp-secret", m + "-c"));
+
+            // a file that does not parse keeps the tokens in force
+            Files.writeString(TOKENS, BASE_TOKENS + "broken line without roles\n");
+            Thread.sleep(2500);
+            create("new-secret", m + "-d");
+            refused(Status.Code.UNAUTHENTICATED, "unknown token", () -> create("temp-secret", m + "-e"));
+        } finally {
+            Files.writeString(TOKENS, BASE_TOKENS + "temp-job:writer:temp-secret\n");
+        }
     }
 }
