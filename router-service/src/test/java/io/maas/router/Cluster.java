@@ -33,6 +33,7 @@ public class Cluster implements QuarkusTestResourceLifecycleManager {
 
     static final int REGISTRY_GRPC = 18511;
     static final int[] INFERENCE_GRPC = { 18521, 18522, 18523 };
+    static final int[] INFERENCE_HTTP = { 18531, 18532, 18533 };
     static final Path ROOT = Path.of(System.getProperty("router.test.root", "..")).toAbsolutePath().normalize();
     static final Path WORK = ROOT.resolve("router-service/target/it");
 
@@ -57,9 +58,10 @@ public class Cluster implements QuarkusTestResourceLifecycleManager {
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
-        String a = "127.0.0.1:" + INFERENCE_GRPC[0];
-        String b = "127.0.0.1:" + INFERENCE_GRPC[1];
-        String c = "127.0.0.1:" + INFERENCE_GRPC[2];
+        // host:grpcPort/httpPort: the HTTP port serves the REST twin
+        String a = "127.0.0.1:" + INFERENCE_GRPC[0] + "/" + INFERENCE_HTTP[0];
+        String b = "127.0.0.1:" + INFERENCE_GRPC[1] + "/" + INFERENCE_HTTP[1];
+        String c = "127.0.0.1:" + INFERENCE_GRPC[2] + "/" + INFERENCE_HTTP[2];
         return Map.of(
                 "maas.registry.address", "127.0.0.1:" + REGISTRY_GRPC,
                 "maas.endpoints.source", "static",
@@ -80,7 +82,7 @@ public class Cluster implements QuarkusTestResourceLifecycleManager {
     static Process startInference(int i) throws IOException {
         return java(ROOT.resolve("inference-service/target/quarkus-app/quarkus-run.jar"),
                 List.of("--model-repository", WORK.resolve("repo").toString()),
-                Map.of("MAAS_GRPC_PORT", "" + INFERENCE_GRPC[i], "MAAS_HTTP_PORT", "" + (18531 + i),
+                Map.of("MAAS_GRPC_PORT", "" + INFERENCE_GRPC[i], "MAAS_HTTP_PORT", "" + INFERENCE_HTTP[i],
                         "MAAS_ONNX_INTRA_OP_THREADS", "1", "ORT_DISABLE_TELEMETRY", "1"),
                 WORK.resolve("inference-" + i + ".log"));
     }

@@ -9,6 +9,10 @@ import io.micrometer.core.instrument.MeterRegistry;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -228,8 +232,47 @@ class RouterTest {
         assertTrue(failed < n * 0.001, "failed calls: " + failed + " " + counts);
     }
 
+    /** One REST/JSON call through the router's HTTP port; returns status, body and the routing headers. */
+    static HttpResponse<String> rest(String path, Map<String, String> headers) throws Exception {
+        StringBuilder data0 = new StringBuilder();
+        StringBuilder data1 = new StringBuilder();
+        for (int i = 0; i < 16; i++) {
+            data0.append(i == 0 ? "" : ",").append(i).append(".0");
+            data1.append(i == 0 ? "" : ",").append("1.0");
+        }
+        String body = "{\"inputs\":[{\"name\":\"INPUT0\",\"datatype\":\"FP32\",\"shape\":[1,16],\"data\":[" + data0
+                + "]},{\"name\":\"INPUT1\",\"datatype\":\"FP32\",\"shape\":[1,16],\"data\":[" + data1 + "]}]}";
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:18400" + path))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body));
+        headers.forEach(b::header);
+        return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    static final HttpClient HTTP = HttpClient.newHttpClient();
+
     @Test
     @Order(5)
+    void restTwinChoosesVersionsAndGetsPastADeadPod() throws Exception {
+        var explicit = rest("/v2/models/simple/versions/2/infer", Map.of());
+        assertEquals(200, explicit.statusCode(), explicit.body());
+        assertEquals("2", explicit.headers().firstValue("x-maas-model-version").orElse(null));
+        assertEquals("canary", explicit.headers().firstValue("x-maas-track").orElse(null));
+        assertTrue(explicit.body().contains("\"OUTPUT0\""), explicit.body());
+        assertEquals("1", rest("/v2/models/simple/infer", Map.of("x-model-version", "1")).headers()
+                .firstValue("x-maas-model-version").orElse(null));
+        var unknown = rest("/v2/models/no-such-model/infer", Map.of());
+        assertEquals(404, unknown.statusCode());
+        assertTrue(unknown.body().contains("error"), unknown.body());
+        // Instance B was killed above: calls to stable land on A, or are retried there when B's port refuses them.
+        for (int i = 0; i < 200; i++) {
+            var r = rest("/v2/models/simple/infer", Map.of("x-maas-canary", "never"));
+            assertEquals(200, r.statusCode(), r.body());
+            assertEquals("1", r.headers().firstValue("x-maas-model-version").orElse(null));
+        }
+    }
+
+    @Test
+    @Order(6)
     void weightChangeReachesTheRouterAndRouterSurvivesRegistryOutage() throws Exception {
         long before = table.route("simple").revision();
         long start = System.nanoTime();
@@ -257,7 +300,7 @@ class RouterTest {
     }
 
     @Test
-    @Order(6)
+    @Order(7)
     void failingCanaryIsAbortedThroughTheRegistry() throws InterruptedException {
         var set = Cluster.registryStub(registry).setRouting(SetRoutingRequest.newBuilder().setModel("simple")
                 .setStableVersion("1").setCanaryVersion("3").setCanaryWeight(50)
@@ -287,7 +330,7 @@ class RouterTest {
     }
 
     @Test
-    @Order(7)
+    @Order(8)
     void metricsGrpcHealthAndReflection() throws InterruptedException {
         String metrics = io.restassured.RestAssured.given().port(18400).get("/metrics").then().statusCode(200)
                 .extract().asString();
@@ -340,7 +383,7 @@ class RouterTest {
     }
 
     @Test
-    @Order(8)
+    @Order(9)
     void shadowTrafficIsComparedAndNeverReachesTheCaller() throws InterruptedException {
         // the table now has stable 1, canary 3 held at weight 0: every call is answered by version 1
         try {
