@@ -25,10 +25,8 @@ import io.opentelemetry.context.propagation.TextMapPropagator;
  */
 @ApplicationScoped
 public class Tracing {
-    static final String TRACEPARENT = "traceparent";
-    static final String TRACESTATE = "tracestate";
-    private static final Metadata.Key<String> TRACEPARENT_KEY = Metadata.Key.of(TRACEPARENT, Metadata.ASCII_STRING_MARSHALLER);
-    private static final Metadata.Key<String> TRACESTATE_KEY = Metadata.Key.of(TRACESTATE, Metadata.ASCII_STRING_MARSHALLER);
+    private static final Metadata.Key<String> TRACEPARENT = Metadata.Key.of("traceparent", Metadata.ASCII_STRING_MARSHALLER);
+    private static final Metadata.Key<String> TRACESTATE = Metadata.Key.of("tracestate", Metadata.ASCII_STRING_MARSHALLER);
 
     public static final AttributeKey<String> MODEL = AttributeKey.stringKey("maas.model");
     public static final AttributeKey<String> VERSION = AttributeKey.stringKey("maas.model.version");
@@ -88,8 +86,8 @@ public class Tracing {
         if (!span.getSpanContext().isValid()) {
             return;
         }
-        upstream.removeAll(TRACEPARENT_KEY);
-        upstream.removeAll(TRACESTATE_KEY);
+        upstream.removeAll(TRACEPARENT);
+        upstream.removeAll(TRACESTATE);
         propagator.inject(Context.root().with(span), upstream,
                 (carrier, key, value) -> carrier.put(Metadata.Key.of(key, Metadata.ASCII_STRING_MARSHALLER), value));
     }
