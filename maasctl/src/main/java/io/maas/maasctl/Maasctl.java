@@ -9,7 +9,7 @@ import java.io.PrintWriter;
 /** maasctl: the model registry's command line for platform engineers. */
 @Command(name = "maasctl", mixinStandardHelpOptions = true, version = "maasctl 0.1.0",
         description = "Register model versions and steer their traffic in the MaaS model registry.",
-        subcommands = {RegisterCommand.class, ListCommand.class, StatusCommand.class, SetWeightCommand.class,
+        subcommands = {RegisterCommand.class, RegisterRepositoryCommand.class, ListCommand.class, StatusCommand.class, SetWeightCommand.class,
                 PromoteCommand.class, RollbackCommand.class, AuditCommand.class, CommandLine.HelpCommand.class})
 public final class Maasctl {
 

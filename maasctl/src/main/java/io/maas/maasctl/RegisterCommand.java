@@ -11,7 +11,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 import java.io.IOException;
-import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.net.URI;
 import java.nio.file.Files;
@@ -59,14 +60,7 @@ final class RegisterCommand extends RegistryCommand {
     void run(ModelRegistryGrpc.ModelRegistryBlockingStub stub) {
         String uri = artifact.contains("://") ? artifact : Path.of(artifact).toAbsolutePath().toUri().toString();
         String digest = sha256 != null ? sha256 : sha256Of(uri);
-        try {
-            stub.createModel(CreateModelRequest.newBuilder().setName(model).build());
-            out().println("created model " + model);
-        } catch (StatusRuntimeException e) {
-            if (e.getStatus().getCode() != Status.Code.ALREADY_EXISTS) {
-                throw e;
-            }
-        }
+        createModelIfMissing(stub, model, out());
         var v = stub.registerVersion(RegisterVersionRequest.newBuilder().setModel(model).setVersion(version).setArtifactUri(uri)
                 .setSha256(digest).addAllInputs(tensors(inputs)).addAllOutputs(tensors(outputs)).setFramework(framework)
                 .putAllLabels(labels).setDescription(description).build());
@@ -93,29 +87,34 @@ final class RegisterCommand extends RegistryCommand {
         return tensors;
     }
 
+    /** Creates the model unless it exists already (registering a version needs its model). */
+    static void createModelIfMissing(ModelRegistryGrpc.ModelRegistryBlockingStub stub, String model, PrintWriter out) {
+        try {
+            stub.createModel(CreateModelRequest.newBuilder().setName(model).build());
+            out.println("created model " + model);
+        } catch (StatusRuntimeException e) {
+            if (e.getStatus().getCode() != Status.Code.ALREADY_EXISTS) {
+                throw e;
+            }
+        }
+    }
+
     private static String sha256Of(String uri) {
         if (!uri.startsWith("file:")) {
             throw new IllegalArgumentException("--sha256 is required when --artifact is not a local file");
         }
-        try (InputStream in = new DigestInputStream(Files.newInputStream(Path.of(URI.create(uri))), MessageDigest.getInstance("SHA-256"))) {
-            in.transferTo(OutputStreamSink.INSTANCE);
-            return HexFormat.of().formatHex(((DigestInputStream) in).getMessageDigest().digest());
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read artifact " + uri, e);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return sha256(Path.of(URI.create(uri)));
     }
 
-    private static final class OutputStreamSink extends java.io.OutputStream {
-        static final OutputStreamSink INSTANCE = new OutputStreamSink();
-
-        @Override
-        public void write(int b) {
-        }
-
-        @Override
-        public void write(byte[] b, int off, int len) {
+    /** Lowercase hex SHA-256 of a file, streamed (model files are large). */
+    static String sha256(Path file) {
+        try (var in = new DigestInputStream(Files.newInputStream(file), MessageDigest.getInstance("SHA-256"))) {
+            in.transferTo(OutputStream.nullOutputStream());
+            return HexFormat.of().formatHex(in.getMessageDigest().digest());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read artifact " + file, e);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
         }
     }
 }

@@ -1,6 +1,9 @@
 package io.maas.registry.api;
 
 import io.maas.maasctl.Maasctl;
+import io.maas.proto.registry.GetVersionRequest;
+import io.maas.proto.registry.ModelVersion;
+import io.maas.proto.registry.TensorSpec;
 import io.quarkus.test.junit.QuarkusTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -9,7 +12,10 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
 
+import static io.maas.registry.api.GrpcTestClient.tensor;
 import static io.maas.registry.api.GrpcTestClient.uniqueModel;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -67,5 +73,82 @@ class MaasctlTest {
         var badTensor = maasctl("register", m, "3", "--artifact", artifact.toString(), "--input", "input_ids");
         assertEquals(2, badTensor.code());
         assertTrue(badTensor.err().contains("NAME:DATATYPE:SHAPE"), badTensor.err());
+    }
+
+    /** The committed test models (tools/models/make_test_models.py), signatures as that script declares them. */
+    private static final Path TEST_MODELS = Path.of("../models/src/repository");
+
+    @Test
+    void registerRepositoryReadsSignaturesFromTheOnnxFilesAndIsIdempotent(@TempDir Path dir) throws Exception {
+        String simple = uniqueModel("simple");
+        String identity = uniqueModel("identity");
+        copyTree(TEST_MODELS.resolve("simple"), dir.resolve(simple));
+        copyTree(TEST_MODELS.resolve("identity"), dir.resolve(identity));
+        Files.createDirectories(dir.resolve(uniqueModel("skipped")).resolve("1"));
+
+        var first = ok("register-repository", "--repository", dir.toString(), "--model", simple, "--model", identity,
+                "--artifact-base", "file:///models/");
+        for (var line : List.of("registered " + simple + " version 1 (CANDIDATE", "registered " + simple + " version 2 (CANDIDATE",
+                "registered " + identity + " version 1 (CANDIDATE")) {
+            assertTrue(first.out().contains(line), first.out());
+        }
+
+        var channel = GrpcTestClient.channel();
+        try {
+            var stub = GrpcTestClient.stub(channel, null);
+            ModelVersion v1 = stub.getVersion(GetVersionRequest.newBuilder().setModel(simple).setVersion("1").build());
+            assertEquals("file:///models/" + simple + "/1/model.onnx", v1.getArtifactUri());
+            assertEquals(java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(dir.resolve(simple).resolve("1/model.onnx")))), v1.getSha256());
+            assertEquals("onnx", v1.getFramework());
+            // the symbolic batch dim is -1, the fixed one kept
+            assertEquals(List.of(tensor("INPUT0", "FP32", -1, 16), tensor("INPUT1", "FP32", -1, 16)), v1.getInputsList());
+            assertEquals(List.of(tensor("OUTPUT0", "FP32", -1, 16), tensor("OUTPUT1", "FP32", -1, 16)), v1.getOutputsList());
+
+            ModelVersion id = stub.getVersion(GetVersionRequest.newBuilder().setModel(identity).setVersion("1").build());
+            var types = List.of("BOOL", "INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64", "FP16", "FP32", "FP64",
+                    "BYTES");
+            assertEquals(types, id.getInputsList().stream().map(TensorSpec::getDatatype).toList());
+            assertEquals(types, id.getOutputsList().stream().map(TensorSpec::getDatatype).toList());
+            assertEquals(tensor("IN_STRING", "BYTES", -1, -1), id.getInputs(12));
+            assertEquals(tensor("OUT_FP16", "FP16", -1, -1), id.getOutputs(9));
+        } finally {
+            channel.shutdownNow();
+        }
+
+        var again = ok("register-repository", "--repository", dir.toString(), "--model", simple, "--model", identity,
+                "--artifact-base", "file:///models/");
+        assertTrue(again.out().contains(simple + " version 1 already registered") && again.out().contains(simple + " version 2 already registered")
+                && again.out().contains(identity + " version 1 already registered"), again.out());
+
+        // a changed file under a registered version is refused; the other versions still go through
+        Files.copy(TEST_MODELS.resolve("identity/1/model.onnx"), dir.resolve(simple).resolve("2/model.onnx"),
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.createDirectories(dir.resolve(simple).resolve("3"));
+        Files.copy(TEST_MODELS.resolve("simple/1/model.onnx"), dir.resolve(simple).resolve("3/model.onnx"));
+        var changed = maasctl("register-repository", "--repository", dir.toString(), "--model", simple);
+        assertEquals(1, changed.code(), changed.out() + changed.err());
+        assertTrue(changed.err().contains(simple + " version 2: failed: registered with sha256") && changed.err().contains("versions are immutable"),
+                changed.err());
+        assertTrue(changed.out().contains(simple + " version 1 already registered"), changed.out());
+        assertTrue(changed.out().contains("registered " + simple + " version 3 (CANDIDATE"), changed.out());
+
+        var notOnnx = uniqueModel("broken");
+        Files.createDirectories(dir.resolve(notOnnx).resolve("1"));
+        Files.writeString(dir.resolve(notOnnx).resolve("1/model.onnx"), "not really onnx");
+        var broken = maasctl("register-repository", "--repository", dir.toString(), "--model", notOnnx);
+        assertEquals(1, broken.code(), broken.out());
+        assertTrue(broken.err().contains(notOnnx + " version 1: failed:"), broken.err());
+
+        var missing = maasctl("register-repository", "--repository", dir.toString(), "--model", "nope");
+        assertEquals(2, missing.code());
+        assertTrue(missing.err().contains("--model nope: no directory"), missing.err());
+    }
+
+    private static void copyTree(Path from, Path to) throws Exception {
+        try (Stream<Path> files = Files.walk(from)) {
+            for (Path p : files.toList()) {
+                Files.copy(p, to.resolve(from.relativize(p).toString()));
+            }
+        }
     }
 }
