@@ -705,8 +705,8 @@ async function main() {
   // Dockerfiles
   const dockerDir = join(repo, "docker");
   const dockerfiles = readdirSync(dockerDir).filter((f) => f.endsWith(".Dockerfile")).sort();
-  check("docker/: the five Dockerfiles exist", () =>
-    eq(dockerfiles, ["inference-service-gpu.Dockerfile", "inference-service.Dockerfile", "model-registry.Dockerfile", "models.Dockerfile", "router-service.Dockerfile"], "Dockerfiles"));
+  check("docker/: the six Dockerfiles exist", () =>
+    eq(dockerfiles, ["inference-service-gpu.Dockerfile", "inference-service.Dockerfile", "maasctl.Dockerfile", "model-registry.Dockerfile", "models.Dockerfile", "router-service.Dockerfile"], "Dockerfiles"));
   const lint = run(join(here, "node_modules", ".bin", "dockerfilelint"), ["-j", ...dockerfiles.map((f) => join(dockerDir, f))]);
   let lintReport = null;
   try {
@@ -736,6 +736,8 @@ async function main() {
       assert(t(f).includes(`EXPOSE ${ports}`), `${f}: EXPOSE ${ports}`);
       assert(t(f).includes("${JAVA_OPTS}"), `${f}: ignores JAVA_OPTS`);
     }
+    assert(t("maasctl.Dockerfile").includes("COPY maasctl/target/maasctl.jar") && t("maasctl.Dockerfile").includes("${JAVA_OPTS}") && t("maasctl.Dockerfile").includes('\\"$@\\"'),
+      "maasctl.Dockerfile: copies the shaded jar, honours JAVA_OPTS, passes its arguments through");
     assert(/^FROM nvidia\/cuda:12\.[0-9.]+-cudnn-runtime/m.test(t("inference-service-gpu.Dockerfile")), "GPU image not on a CUDA 12 cuDNN runtime base");
     assert(t("inference-service-gpu.Dockerfile").includes("mvn -B -Pgpu") && t("inference-service-gpu.Dockerfile").includes("MAAS_DEVICE=cuda"), "GPU image: -Pgpu build and MAAS_DEVICE=cuda");
   });
