@@ -595,6 +595,55 @@ async function main() {
     assert(!new Render("no-tests", [], ["tests.enabled=false"]).all("Pod").length, "tests.enabled=false still renders the Pod");
   });
 
+  // Registration hook Job
+  const regJob = (r) => r.get("Job", "maas-register-models");
+  check("registration: post-install/upgrade hook Job registers the models with the router's writer token", () => {
+    const job = regJob(R("cpu"));
+    eq(job.metadata.annotations, { "helm.sh/hook": "post-install,post-upgrade", "helm.sh/hook-delete-policy": "before-hook-creation,hook-succeeded" }, "hook annotations");
+    const c = container(job, "register");
+    eq(c.image, "maas/maasctl:0.1.0", "image");
+    const env = envOf(c);
+    eq(env.MAAS_REGISTRY_ADDRESS, "maas-registry:9001", "registry address");
+    eq(env.MAAS_REGISTRY_TOKEN, envOf(container(R("cpu").get("Deployment", "maas-router"), "router")).MAAS_REGISTRY_TOKEN, "token: the router's");
+    const script = c.command.at(-1);
+    assert(script.includes("until maasctl list"), "does not wait for the registry");
+    assert(script.includes('register-repository --repository /models --artifact-base "file:///models" --model minilm'), script);
+    assert(!script.includes("--ca"), "TLS flags without registry.tls");
+    eq(c.volumeMounts.find((m) => m.mountPath === "/models"), { name: "model-source", mountPath: "/models", readOnly: true }, "model source mount");
+  });
+  check("registration: image source copied by the same script as the inference Pods' fetch-model, every served version", () => {
+    const r = R("canary");
+    const init = container(regJob(r), "fetch-models");
+    const fetch = (track) => container(r.get("Deployment", `maas-minilm-${track}`), "fetch-model");
+    eq(init.image, fetch("stable").image, "models image");
+    eq(init.command.at(-1), fetch("stable").command.at(-1) + fetch("canary").command.at(-1), "copy script");
+    eq(regJob(r).spec.template.spec.volumes.find((v) => v.name === "model-source"), { name: "model-source", emptyDir: {} }, "emptyDir");
+  });
+  check("registration: pvc and hostPath sources mounted exactly as the inference Pods mount them", () => {
+    for (const [n, model] of [["features", "minilm"], ["hostpath", "minilm"]]) {
+      const r = R(n);
+      const job = regJob(r);
+      const dep = r.get("Deployment", `maas-${model}-stable`);
+      eq(job.spec.template.spec.initContainers, undefined, `${n}: init container`);
+      eq(container(job, "register").volumeMounts.find((m) => m.name === "model-source"), container(dep, "fetch-model").volumeMounts.find((m) => m.name === "model-source"), `${n}: mount`);
+      eq(job.spec.template.spec.volumes.find((v) => v.name === "model-source"), dep.spec.template.spec.volumes.find((v) => v.name === "model-source"), `${n}: volume`);
+    }
+    assert(container(regJob(R("features")), "register").command.at(-1).includes("--model minilm --model tiny"), "every model");
+  });
+  check("registration: TLS registry trusted through the router's CA volume; NetworkPolicy admits the Job", () => {
+    const r = R("registry-tls-own-ca");
+    const job = regJob(r);
+    assert(container(job, "register").command.at(-1).includes("--ca /etc/maas/registry-ca/ca.crt"), "no --ca");
+    eq(job.spec.template.spec.volumes.find((v) => v.name === "registry-ca"), r.get("Deployment", "maas-router").spec.template.spec.volumes.find((v) => v.name === "registry-ca"), "CA volume");
+    const np = R("features").get("NetworkPolicy", "maas-registry");
+    assert(np.spec.ingress[0].from.some((p) => p.podSelector && matches(p.podSelector.matchLabels, regJob(R("features")).spec.template.metadata.labels)), "Job cannot reach the registry");
+  });
+  check("registration: registration.enabled=false renders no Job and no NetworkPolicy peer for it", () => {
+    const r = new Render("no-registration", [join(testValues, "features.yaml")], ["registration.enabled=false"]);
+    assert(!r.all("Job").length, "Job rendered");
+    assert(!JSON.stringify(r.get("NetworkPolicy", "maas-registry")).includes("register-models"), "NetworkPolicy peer rendered");
+  });
+
   // Schema refuses bad values
   // Each bad input must fail with the expected message (not just any error).
   const yamlModels = (m) => `models:\n${m}`;

@@ -48,6 +48,7 @@ app.kubernetes.io/component: {{ .component }}
 {{- define "maas.auth.secret" -}}
 {{- if .Values.auth.existingSecret }}{{ .Values.auth.existingSecret }}{{ else }}{{ include "maas.fullname" . | trunc 58 | trimSuffix "-" }}-auth{{ end }}
 {{- end }}
+{{- define "maas.registration.job" -}}{{ include "maas.fullname" . | trunc 47 | trimSuffix "-" }}-register-models{{- end }}
 {{- define "maas.inference.serviceAccount" -}}{{ include "maas.fullname" . | trunc 53 | trimSuffix "-" }}-inference{{- end }}
 
 {{/* Name of the Deployment/Service of one model track. Call with (dict "ctx" $ "model" $m "track" "stable"). */}}
@@ -94,3 +95,57 @@ app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 {{- join ";" $rules -}}
 {{- end -}}
+
+{{/*
+Copies one model version from the model source (/models) into a repository at /repository:
+<model>/<version> and <model>/config.pbtxt. The fetch-model init container of the inference
+Pods and the registration Job. Call with (dict "model" "minilm" "version" "1").
+*/}}
+{{- define "maas.modelSource.copyVersion" -}}
+src=/models/{{ .model }}
+dst=/repository/{{ .model }}
+test -f "$src/{{ .version }}/model.onnx" || { echo "no $src/{{ .version }}/model.onnx in the model source" >&2; exit 1; }
+mkdir -p "$dst" && rm -rf "$dst/{{ .version }}"
+cp -R "$src/{{ .version }}" "$dst/{{ .version }}"
+if [ -f "$src/config.pbtxt" ]; then cp "$src/config.pbtxt" "$dst/config.pbtxt"; fi
+echo "model {{ .model }} version {{ .version }} copied to $dst"
+{{- end }}
+
+{{/* Mount of the model source at /models (modelSource pvc/hostPath; empty for image). Root context. */}}
+{{- define "maas.modelSource.mount" -}}
+{{- if ne .Values.modelSource.type "image" }}
+- name: model-source
+  mountPath: /models
+  readOnly: true
+  {{- with .Values.modelSource.pvc.subPath }}
+  subPath: {{ . }}
+  {{- end }}
+{{- end }}
+{{- end }}
+
+{{/* The model-source volume (modelSource pvc/hostPath; empty for image, whose files come from images.models). Root context. */}}
+{{- define "maas.modelSource.volume" -}}
+{{- if eq .Values.modelSource.type "pvc" }}
+- name: model-source
+  persistentVolumeClaim:
+    claimName: {{ required "modelSource.pvc.claimName is required when modelSource.type=pvc" .Values.modelSource.pvc.claimName }}
+    readOnly: true
+{{- else if eq .Values.modelSource.type "hostPath" }}
+- name: model-source
+  hostPath:
+    path: {{ required "modelSource.hostPath.path is required when modelSource.type=hostPath" .Values.modelSource.hostPath.path }}
+    type: Directory
+{{- end }}
+{{- end }}
+
+{{/* The registry CA volume of registry clients (router, registration Job) when registry.tls.enabled. Root context. */}}
+{{- define "maas.registryCaVolume" -}}
+# Only the CA: the registry's private key never reaches client pods.
+- name: registry-ca
+  secret:
+    secretName: {{ .Values.registry.tls.caSecretName | default .Values.registry.tls.secretName }}
+    defaultMode: 0440
+    items:
+      - key: {{ .Values.registry.tls.caKey }}
+        path: ca.crt
+{{- end }}
