@@ -1,5 +1,6 @@
 package io.maas.registry.api;
 
+import com.google.protobuf.CodedOutputStream;
 import io.maas.maasctl.Maasctl;
 import io.maas.proto.registry.GetVersionRequest;
 import io.maas.proto.registry.ModelVersion;
@@ -142,6 +143,61 @@ class MaasctlTest {
         var missing = maasctl("register-repository", "--repository", dir.toString(), "--model", "nope");
         assertEquals(2, missing.code());
         assertTrue(missing.err().contains("--model nope: no directory"), missing.err());
+    }
+
+    @Test
+    void registerRepositoryLeavesOutInitializersAndRefusesNonTensors(@TempDir Path dir) throws Exception {
+        // Hand-built ONNX files (field numbers from the ONNX schema): what exporters emit beyond
+        // the committed test models.
+        byte[] bf16BatchBy3 = message(1, message(1, 16L, 2, message(1, message(2, "batch"), 1, message(1, 3L))));
+        byte[] fp16UnknownBy3 = message(1, message(1, 10L, 2, message(1, message(), 1, message(1, 3L))));
+        byte[] fp32Of3 = message(1, message(1, 1L, 2, message(1, message(1, 3L))));
+        byte[] graph = message(
+                5, message(1, 3L, 2, 1L, 8, "bias", 9, new byte[12]),    // initializer "bias" (with its weights)
+                11, message(1, "x", 2, bf16BatchBy3),
+                11, message(1, "bias", 2, fp32Of3),                        // listed as input too (IR < 4 style)
+                12, message(1, "y", 2, fp16UnknownBy3),
+                10, "doc string, skipped");
+        String m = uniqueModel("exported");
+        Files.createDirectories(dir.resolve(m).resolve("1"));
+        Files.write(dir.resolve(m).resolve("1/model.onnx"), message(1, 8L, 2, "exporter", 7, graph));
+        // version 2: an output that is a sequence of tensors (TypeProto.sequence_type = 4)
+        Files.createDirectories(dir.resolve(m).resolve("2"));
+        byte[] sequence = message(4, message(1, fp32Of3));
+        Files.write(dir.resolve(m).resolve("2/model.onnx"), message(7, message(11, message(1, "x", 2, bf16BatchBy3),
+                12, message(1, "ys", 2, sequence))));
+
+        var r = maasctl("register-repository", "--repository", dir.toString());
+        assertEquals(1, r.code(), r.out() + r.err());
+        assertTrue(r.out().contains("registered " + m + " version 1 (CANDIDATE"), r.out());
+        assertTrue(r.err().contains(m + " version 2: failed: 'ys' is not a tensor"), r.err());
+        var channel = GrpcTestClient.channel();
+        try {
+            var v = GrpcTestClient.stub(channel, null).getVersion(GetVersionRequest.newBuilder().setModel(m).setVersion("1").build());
+            assertEquals(List.of(tensor("x", "BF16", -1, 3)), v.getInputsList());
+            assertEquals(List.of(tensor("y", "FP16", -1, 3)), v.getOutputsList());
+        } finally {
+            channel.shutdownNow();
+        }
+    }
+
+    /** A protobuf message from (field number, value) pairs: Long varint, String or byte[] length-delimited. */
+    private static byte[] message(Object... fields) throws Exception {
+        var bytes = new java.io.ByteArrayOutputStream();
+        var out = CodedOutputStream.newInstance(bytes);
+        for (int i = 0; i < fields.length; i += 2) {
+            int field = (Integer) fields[i];
+            Object value = fields[i + 1];
+            if (value instanceof Long v) {
+                out.writeInt64(field, v);
+            } else if (value instanceof String v) {
+                out.writeString(field, v);
+            } else {
+                out.writeByteArray(field, (byte[]) value);
+            }
+        }
+        out.flush();
+        return bytes.toByteArray();
     }
 
     private static void copyTree(Path from, Path to) throws Exception {
