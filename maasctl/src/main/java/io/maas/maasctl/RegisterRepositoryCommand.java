@@ -31,6 +31,8 @@ import java.util.stream.Stream;
  */
 @Command(name = "register-repository",
         description = "Register every <model>/<version>/model.onnx of a model repository (signature read from the ONNX file).")
+// Not a RegistryCommand: each call needs its own deadline (one stub's deadline would have to
+// cover hashing every model file), and failures are reported per version, not thrown.
 final class RegisterRepositoryCommand implements Callable<Integer> {
 
     // Triton loads only numeric version directories; the others are not versions.
