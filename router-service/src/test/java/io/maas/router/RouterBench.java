@@ -84,16 +84,9 @@ public final class RouterBench {
         });
     }
 
-    /** The same request as JSON on the REST twin (the two 1x16 FP32 inputs of {@link RouterTest#request}). */
+    /** The same request as JSON on the REST twin ({@link RouterTest#jsonRequest}). */
     static Caller rest(String hostPort) {
-        StringBuilder data0 = new StringBuilder();
-        StringBuilder data1 = new StringBuilder();
-        for (int i = 0; i < 16; i++) {
-            data0.append(i == 0 ? "" : ",").append(i).append(".0");
-            data1.append(i == 0 ? "" : ",").append("1.0");
-        }
-        String body = "{\"inputs\":[{\"name\":\"INPUT0\",\"datatype\":\"FP32\",\"shape\":[1,16],\"data\":[" + data0
-                + "]},{\"name\":\"INPUT1\",\"datatype\":\"FP32\",\"shape\":[1,16],\"data\":[" + data1 + "]}]}";
+        String body = RouterTest.jsonRequest();
         HttpClient http = HttpClient.newBuilder()
                 .version(HttpClient.Version.HTTP_1_1).build();
         HttpRequest request = HttpRequest.newBuilder(

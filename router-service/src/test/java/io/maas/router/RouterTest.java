@@ -232,16 +232,21 @@ class RouterTest {
         assertTrue(failed < n * 0.001, "failed calls: " + failed + " " + counts);
     }
 
-    /** One REST/JSON call through the router's HTTP port; returns status, body and the routing headers. */
-    static HttpResponse<String> rest(String path, Map<String, String> headers) throws Exception {
+    /** {@link #request}'s inputs as the REST twin's JSON body. */
+    static String jsonRequest() {
         StringBuilder data0 = new StringBuilder();
         StringBuilder data1 = new StringBuilder();
         for (int i = 0; i < 16; i++) {
             data0.append(i == 0 ? "" : ",").append(i).append(".0");
             data1.append(i == 0 ? "" : ",").append("1.0");
         }
-        String body = "{\"inputs\":[{\"name\":\"INPUT0\",\"datatype\":\"FP32\",\"shape\":[1,16],\"data\":[" + data0
+        return "{\"inputs\":[{\"name\":\"INPUT0\",\"datatype\":\"FP32\",\"shape\":[1,16],\"data\":[" + data0
                 + "]},{\"name\":\"INPUT1\",\"datatype\":\"FP32\",\"shape\":[1,16],\"data\":[" + data1 + "]}]}";
+    }
+
+    /** One REST/JSON call through the router's HTTP port; returns status, body and the routing headers. */
+    static HttpResponse<String> rest(String path, Map<String, String> headers) throws Exception {
+        String body = jsonRequest();
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:18400" + path))
                 .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body));
         headers.forEach(b::header);
