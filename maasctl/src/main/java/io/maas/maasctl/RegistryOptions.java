@@ -33,19 +33,35 @@ final class RegistryOptions {
     @Option(names = "--ca", description = "PEM file of the CA that signed the registry's certificate (implies --tls).")
     File ca;
 
+    @Option(names = "--cert", description = "PEM client certificate for mTLS, used instead of a token (implies --tls; needs --key).")
+    File cert;
+
+    @Option(names = "--key", description = "PEM private key of --cert.")
+    File key;
+
     @Option(names = "--timeout", defaultValue = "15", description = "Seconds to wait for each call (default ${DEFAULT-VALUE}).")
     long timeoutSeconds;
 
     /** A connected stub; close the returned channel when done. */
     Connection connect() {
         ChannelCredentials credentials;
-        if (tls || ca != null) {
+        if ((cert == null) != (key == null)) {
+            throw new IllegalArgumentException("--cert and --key go together: give both or neither");
+        }
+        if (tls || ca != null || cert != null) {
             var builder = TlsChannelCredentials.newBuilder();
             if (ca != null) {
                 try {
                     builder.trustManager(ca);
                 } catch (IOException e) {
                     throw new UncheckedIOException("cannot read --ca " + ca, e);
+                }
+            }
+            if (cert != null) {
+                try {
+                    builder.keyManager(cert, key);
+                } catch (IOException e) {
+                    throw new UncheckedIOException("cannot read --cert " + cert + " / --key " + key, e);
                 }
             }
             credentials = builder.build();

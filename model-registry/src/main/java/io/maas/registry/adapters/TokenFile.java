@@ -9,8 +9,13 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 
-/** Reads the tokens file: one {@code subject:role:token} per line; '#' starts a comment. */
+/**
+ * Reads the tokens file: one {@code subject:role:token} per line; '#' starts a comment. A line
+ * without a token ({@code subject:role:} or {@code subject:role}) lists a subject that may only
+ * authenticate with a client certificate.
+ */
 public final class TokenFile {
 
     private TokenFile() {
@@ -28,8 +33,8 @@ public final class TokenFile {
             }
             String[] parts = line.split(":", 3);
             String where = file + " line " + (i + 1);
-            if (parts.length != 3 || parts[0].isBlank() || parts[2].isBlank()) {
-                throw new IllegalArgumentException(where + ": expected subject:role:token");
+            if (parts.length < 2 || parts[0].isBlank()) {
+                throw new IllegalArgumentException(where + ": expected subject:role:token (or subject:role: for certificate only)");
             }
             Role role;
             try {
@@ -37,10 +42,11 @@ public final class TokenFile {
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException(where + ": role '" + parts[1] + "' is not reader, writer or admin");
             }
-            if (!tokens.add(parts[2].strip())) {
+            Optional<String> token = parts.length == 3 ? Optional.of(parts[2].strip()).filter(t -> !t.isEmpty()) : Optional.empty();
+            if (token.isPresent() && !tokens.add(token.get())) {
                 throw new IllegalArgumentException(where + ": token reused; each subject needs its own token");
             }
-            credentials.add(new Credential(parts[0].strip(), role, parts[2].strip()));
+            credentials.add(new Credential(parts[0].strip(), role, token));
         }
         if (credentials.isEmpty()) {
             throw new IllegalArgumentException(file + " lists no tokens");

@@ -1,6 +1,7 @@
 package io.maas.registry.api;
 
 import io.grpc.Context;
+import io.grpc.Grpc;
 import io.grpc.Contexts;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
@@ -13,11 +14,19 @@ import io.quarkus.grpc.GlobalInterceptor;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 
+import javax.naming.InvalidNameException;
+import javax.naming.ldap.LdapName;
+import javax.naming.ldap.Rdn;
+import javax.net.ssl.SSLPeerUnverifiedException;
+import javax.net.ssl.SSLSession;
+import java.security.cert.Certificate;
+import java.security.cert.X509Certificate;
 import java.util.Optional;
 import java.util.Set;
 
 /**
- * Authenticates registry calls from the {@code authorization: Bearer <token>} metadata and
+ * Authenticates registry calls from the {@code authorization: Bearer <token>} metadata and from a
+ * client certificate verified during the TLS handshake (see {@link ClientCertificates}), and
  * refuses what the caller's role does not allow, before the call reaches the service. Other
  * services on the port (gRPC health) are left alone.
  */
@@ -40,12 +49,51 @@ public class AuthInterceptor implements ServerInterceptor {
         }
         Actor actor;
         try {
-            actor = runtime.accessPolicy().authorize(bearer(headers.get(AUTHORIZATION)), WRITES.contains(method.getBareMethodName()));
+            actor = runtime.accessPolicy().authorize(certificateSubject(call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION)),
+                    bearer(headers.get(AUTHORIZATION)), WRITES.contains(method.getBareMethodName()));
         } catch (RegistryException e) {
             call.close(GrpcErrors.status(e).withDescription(e.getMessage()), new Metadata());
             return new ServerCall.Listener<>() { };
         }
         return Contexts.interceptCall(Context.current().withValue(ACTOR, actor), call, headers, next);
+    }
+
+    /**
+     * The subject CN of the peer's certificate. The handshake already verified it against
+     * MAAS_GRPC_TLS_CLIENT_CA (ClientCertificates refuses to start asking for certificates without
+     * it), so its CN names the caller. The CN, not a SAN: client certificates name a principal,
+     * not a host.
+     */
+    static Optional<String> certificateSubject(SSLSession session) {
+        if (session == null) {
+            return Optional.empty();
+        }
+        Certificate[] chain;
+        try {
+            chain = session.getPeerCertificates();
+        } catch (SSLPeerUnverifiedException e) {
+            return Optional.empty(); // no certificate sent: token or anonymous
+        }
+        if (chain.length == 0 || !(chain[0] instanceof X509Certificate leaf)) {
+            return Optional.empty();
+        }
+        String dn = leaf.getSubjectX500Principal().getName();
+        try {
+            // RDNs come least specific first; the last CN is the certificate's own name.
+            String cn = null;
+            for (Rdn rdn : new LdapName(dn).getRdns()) {
+                if (rdn.getType().equalsIgnoreCase("CN")) {
+                    cn = rdn.getValue().toString();
+                }
+            }
+            if (cn == null || cn.isBlank()) {
+                throw new RegistryException(RegistryException.Kind.UNAUTHENTICATED, "client certificate '" + dn
+                        + "' has no subject CN: the registry maps the CN to a subject of its tokens file");
+            }
+            return Optional.of(cn);
+        } catch (InvalidNameException e) {
+            throw new RegistryException(RegistryException.Kind.UNAUTHENTICATED, "client certificate subject '" + dn + "' cannot be read");
+        }
     }
 
     private static Optional<String> bearer(String header) {

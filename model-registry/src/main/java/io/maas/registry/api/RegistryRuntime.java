@@ -159,7 +159,7 @@ public class RegistryRuntime {
         } else {
             tokensLoaded = readTokensFile();
             var credentials = TokenFile.parse(Path.of(tokensFile.get()), tokensLoaded);
-            LOG.log(System.Logger.Level.INFO, "registry auth: {0} tokens from {1}; reads {2}", credentials.size(), tokensFile.get(),
+            LOG.log(System.Logger.Level.INFO, "registry auth: {0} subjects from {1}; reads {2}", credentials.size(), tokensFile.get(),
                     readsRequireAuth ? "need a token" : "are open");
             accessPolicy = AccessPolicy.tokens(credentials, readsRequireAuth);
         }
@@ -179,7 +179,7 @@ public class RegistryRuntime {
             tokensLoaded = now;
             var credentials = TokenFile.parse(Path.of(tokensFile.get()), now);
             accessPolicy = AccessPolicy.tokens(credentials, readsRequireAuth);
-            LOG.log(System.Logger.Level.INFO, "registry auth: reloaded {0} tokens from {1}", credentials.size(), tokensFile.get());
+            LOG.log(System.Logger.Level.INFO, "registry auth: reloaded {0} subjects from {1}", credentials.size(), tokensFile.get());
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.ERROR, "tokens file " + tokensFile.get() + " changed but cannot be used, the previous tokens "
                     + "stay in force: " + e.getMessage());

@@ -4,9 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -37,33 +34,18 @@ class TlsGrpcTest {
     public static class Tls implements QuarkusTestProfile {
         @Override
         public Map<String, String> getConfigOverrides() {
-            try {
-                Files.createDirectories(DIR);
-                Process openssl = new ProcessBuilder("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-                        "-keyout", DIR.resolve("key.pem").toString(), "-out", DIR.resolve("cert.pem").toString(),
-                        "-days", "2", "-subj", "/CN=localhost",
-                        "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1")
-                        .redirectErrorStream(true).redirectOutput(DIR.resolve("openssl.log").toFile()).start();
-                if (!openssl.waitFor(60, TimeUnit.SECONDS) || openssl.exitValue() != 0) {
-                    throw new IllegalStateException("openssl failed; see " + DIR.resolve("openssl.log"));
-                }
-                return Map.of("quarkus.grpc.server.ssl.certificate", DIR.resolve("cert.pem").toString(),
-                        "quarkus.grpc.server.ssl.key", DIR.resolve("key.pem").toString(),
-                        "quarkus.grpc.server.plain-text", "false",
-                        "maas.registry.data-dir", "target/test-registry-tls-" + System.nanoTime());
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException(e);
-            }
+            new TestCerts(DIR).selfSigned("server", "localhost", "subjectAltName=DNS:localhost,IP:127.0.0.1");
+            return Map.of("quarkus.grpc.server.ssl.certificate", DIR.resolve("server.pem").toString(),
+                    "quarkus.grpc.server.ssl.key", DIR.resolve("server.key").toString(),
+                    "quarkus.grpc.server.plain-text", "false",
+                    "maas.registry.data-dir", "target/test-registry-tls-" + System.nanoTime());
         }
     }
 
     @Test
     void trustedTlsClientIsServedAndPlaintextIsNot() throws Exception {
         ManagedChannel tls = NettyChannelBuilder.forAddress("localhost", GrpcTestClient.PORT)
-                .sslContext(GrpcSslContexts.forClient().trustManager(DIR.resolve("cert.pem").toFile()).build())
+                .sslContext(GrpcSslContexts.forClient().trustManager(DIR.resolve("server.pem").toFile()).build())
                 .build();
         ManagedChannel plain = ManagedChannelBuilder.forAddress("127.0.0.1", GrpcTestClient.PORT).usePlaintext().build();
         try {
