@@ -1,8 +1,8 @@
 package io.maas.registry.api;
 
 import io.grpc.Context;
-import io.grpc.Grpc;
 import io.grpc.Contexts;
+import io.grpc.Grpc;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;

@@ -50,7 +50,7 @@ public class ClientCertificates implements ServerBuilderCustomizer<VertxServerBu
         }
         if (ssl.clientAuth() == ClientAuth.NONE) {
             throw new IllegalStateException("MAAS_GRPC_TLS_CLIENT_CA is set but MAAS_GRPC_TLS_CLIENT_AUTH is NONE, so no client "
-                    + "would send a certificate: set it to REQUEST (certificate or token) or REQUIRED (certificate only)");
+                    + "would send a certificate: set it to REQUEST (certificate or token) or REQUIRED (every connection needs a certificate)");
         }
         // Quarkus applies its ssl.* settings to the same options afterwards; with no trust-store
         // configured it leaves these trust options alone.
