@@ -33,7 +33,7 @@ import java.util.Base64;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 
 import static io.maas.registry.api.GrpcTestClient.refused;
 import static io.maas.registry.api.GrpcTestClient.uniqueModel;
@@ -90,7 +90,7 @@ class MtlsGrpcTest {
         return NettyChannelBuilder.forAddress("localhost", GrpcTestClient.PORT).sslContext(ssl.build()).build();
     }
 
-    private static <T> T withChannel(String certificate, java.util.function.Function<ManagedChannel, T> call) throws SSLException {
+    private static <T> T withChannel(String certificate, Function<ManagedChannel, T> call) throws SSLException {
         ManagedChannel channel = channel(certificate);
         try {
             return call.apply(channel);
