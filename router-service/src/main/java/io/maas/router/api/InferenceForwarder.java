@@ -323,8 +323,7 @@ public class InferenceForwarder implements BindableService {
         private void outcome(Endpoint endpoint, Status status) {
             switch (status.getCode()) {
                 case UNAVAILABLE, INTERNAL, UNKNOWN, DATA_LOSS -> {
-                    if (endpoint.failure(config.balancer().ejectAfterFailures(), config.balancer().ejectBaseMs(),
-                            config.balancer().ejectMaxMs(), config.balancer().rampMs())) {
+                    if (pool.failure(endpoint)) {
                         metrics.ejection(key, endpoint.address());
                         LOG.log(System.Logger.Level.WARNING, "ejected {0} serving {1} after {2} consecutive failures (last: {3})",
                                 endpoint, key, config.balancer().ejectAfterFailures(), status);

@@ -207,8 +207,7 @@ public class RestForwarder {
                     .handle((reply, failure) -> {
                         chosen.released();
                         if (failure instanceof ConnectException && tried.size() < config.balancer().maxAttempts()) {
-                            chosen.failure(config.balancer().ejectAfterFailures(), config.balancer().ejectBaseMs(),
-                                    config.balancer().ejectMaxMs(), config.balancer().rampMs());
+                            pool.failure(chosen);
                             metrics.retry(key.model(), key.version(), track);
                             return attempt();
                         }

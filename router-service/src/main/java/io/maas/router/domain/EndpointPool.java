@@ -156,6 +156,12 @@ public class EndpointPool {
         return b.outstanding() < a.outstanding() ? b : a;
     }
 
+    /** Counts a failed call on {@code endpoint} under the configured ejection policy; true when it ejects it. */
+    public boolean failure(Endpoint endpoint) {
+        var b = config.balancer();
+        return endpoint.failure(b.ejectAfterFailures(), b.ejectBaseMs(), b.ejectMaxMs(), b.rampMs());
+    }
+
     private static int gcd(int a, int b) {
         return b == 0 ? a : gcd(b, a % b);
     }
