@@ -189,9 +189,8 @@ public class InferenceRestResource {
     }
 
     private static Response error(Throwable t) {
-        Throwable cause = Statuses.cause(t);
-        int status = cause instanceof InferenceException e ? Statuses.http(e.kind()) : 500;
-        return Response.status(status).entity(JsonTensors.error(String.valueOf(cause.getMessage())))
+        return Response.status(Statuses.http(t))
+                .entity(JsonTensors.error(String.valueOf(Statuses.cause(t).getMessage())))
                 .type(MediaType.APPLICATION_JSON).build();
     }
 }

@@ -6,7 +6,11 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.maas.inference.domain.InferenceException;
 
-/** Maps domain failures to gRPC statuses and HTTP status codes. */
+/**
+ * The one place where failures become protocol answers: a domain failure's kind (already classified
+ * as the caller's or the server's fault in the domain) maps to a gRPC status and to an HTTP status,
+ * for the gRPC service and the REST twin alike. Anything else is a bug: INTERNAL / 500.
+ */
 final class Statuses {
     private Statuses() {
     }
@@ -19,14 +23,30 @@ final class Statuses {
     static StatusRuntimeException grpc(Throwable t) {
         Throwable cause = cause(t);
         if (cause instanceof InferenceException e) {
-            return Status.fromCode(Status.Code.valueOf(e.kind().name())).withDescription(e.getMessage())
-                    .asRuntimeException();
+            return grpcCode(e.kind()).toStatus().withDescription(e.getMessage()).asRuntimeException();
         }
         if (cause instanceof StatusRuntimeException s) {
             return s;
         }
         return Status.INTERNAL.withDescription(String.valueOf(cause.getMessage())).withCause(cause)
                 .asRuntimeException();
+    }
+
+    /** The HTTP status of the REST twin's answer for the same failure. */
+    static int http(Throwable t) {
+        return cause(t) instanceof InferenceException e ? http(e.kind()) : 500;
+    }
+
+    static Status.Code grpcCode(InferenceException.Kind kind) {
+        return switch (kind) {
+            case INVALID_ARGUMENT -> Status.Code.INVALID_ARGUMENT;
+            case NOT_FOUND -> Status.Code.NOT_FOUND;
+            case RESOURCE_EXHAUSTED -> Status.Code.RESOURCE_EXHAUSTED;
+            case DEADLINE_EXCEEDED -> Status.Code.DEADLINE_EXCEEDED;
+            case CANCELLED -> Status.Code.CANCELLED;
+            case UNAVAILABLE -> Status.Code.UNAVAILABLE;
+            case INTERNAL -> Status.Code.INTERNAL;
+        };
     }
 
     static int http(InferenceException.Kind kind) {

@@ -1,11 +1,42 @@
 package io.maas.inference.domain;
 
-/** A failure with the category the protocols map to a status (gRPC code, HTTP status). */
+/**
+ * A failure with its category, classified once here: the protocols map the category to a status
+ * (gRPC code, HTTP status) and the scheduler uses its {@link Fault} to decide whether a failed
+ * joined batch is split and re-run.
+ */
 public class InferenceException extends RuntimeException {
+
+    /** Whose fault a failure is. */
+    public enum Fault {
+        /** The request can never succeed as sent (or the caller gave up); retrying elsewhere does not help. */
+        CALLER,
+        /** The server could not serve a valid request; another pod or a later retry may. */
+        SERVER
+    }
 
     /** Categories named after the gRPC codes they become. */
     public enum Kind {
-        INVALID_ARGUMENT, NOT_FOUND, UNAVAILABLE, RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED, CANCELLED, INTERNAL
+        /** Malformed request, or values the model refuses (e.g. token ids outside the vocabulary). */
+        INVALID_ARGUMENT(Fault.CALLER),
+        NOT_FOUND(Fault.CALLER),
+        UNAVAILABLE(Fault.SERVER),
+        /** The pod's queue is full: overload, not a quota. */
+        RESOURCE_EXHAUSTED(Fault.SERVER),
+        /** The caller's own deadline passed. */
+        DEADLINE_EXCEEDED(Fault.CALLER),
+        CANCELLED(Fault.CALLER),
+        INTERNAL(Fault.SERVER);
+
+        private final Fault fault;
+
+        Kind(Fault fault) {
+            this.fault = fault;
+        }
+
+        public Fault fault() {
+            return fault;
+        }
     }
 
     private final Kind kind;
@@ -22,6 +53,10 @@ public class InferenceException extends RuntimeException {
 
     public Kind kind() {
         return kind;
+    }
+
+    public Fault fault() {
+        return kind.fault();
     }
 
     public static InferenceException invalid(String message) {

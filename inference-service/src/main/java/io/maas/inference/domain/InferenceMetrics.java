@@ -9,6 +9,9 @@ public interface InferenceMetrics {
 
     void batchRan(String model, String version, int requests, long rows);
 
+    /** A joined batch failed because of a caller's input and is split in two to be re-run. */
+    void batchSplit(String model, String version);
+
     InferenceMetrics NONE = new InferenceMetrics() {
         @Override
         public void succeeded(String model, String version, long queueNanos, long computeNanos) {
@@ -20,6 +23,10 @@ public interface InferenceMetrics {
 
         @Override
         public void batchRan(String model, String version, int requests, long rows) {
+        }
+
+        @Override
+        public void batchSplit(String model, String version) {
         }
     };
 }

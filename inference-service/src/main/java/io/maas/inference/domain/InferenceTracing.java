@@ -11,9 +11,13 @@ public interface InferenceTracing {
     /** The request enters the queue of {@code model} {@code version}. */
     RequestTrace begin(String model, String version);
 
-    /** One request's phases; called at most once each, in this order, from one thread at a time. */
+    /**
+     * One request's phases, in this order, from one thread at a time; each at most once, except
+     * {@link #running}, called again when a joined batch failed because of a batch mate's input and
+     * the request is re-run in a smaller batch.
+     */
     interface RequestTrace {
-        /** The queue wait ends: the request runs now in a batch of {@code requests} requests, {@code rows} rows. */
+        /** The request runs now in a batch of {@code requests} requests, {@code rows} rows. */
         void running(int requests, long rows);
 
         /** The model run ended; the outputs are being handed back. */

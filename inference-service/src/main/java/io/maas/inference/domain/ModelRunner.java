@@ -14,7 +14,12 @@ public interface ModelRunner extends AutoCloseable {
     /** Which execution provider the model actually got, e.g. "CPU" or "CUDA:0". */
     String executionProvider();
 
-    /** Runs once; inputs are keyed by name and already validated against {@link #inputs()}. */
+    /**
+     * Runs once; inputs are keyed by name and already validated against {@link #inputs()}.
+     *
+     * @throws InferenceException INVALID_ARGUMENT when the runtime refuses the input's values (the
+     *         caller's fault), INTERNAL when the runtime or the model fails (the server's fault)
+     */
     Map<String, Tensor> run(Map<String, Tensor> inputs, Set<String> outputs);
 
     @Override

@@ -15,6 +15,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -24,8 +25,9 @@ import io.maas.inference.TestModels;
 import io.maas.inference.adapters.onnx.OnnxModelLoader;
 
 /**
- * The scheduler on the real 'simple' ONNX model. A gate in front of the model holds the first run,
- * so the test decides what is queued when the worker picks the next batch: no timing involved.
+ * The scheduler on the real 'simple' ONNX model, and on a plain-Java fake model for batch isolation.
+ * A gate in front of the model holds the first run, so the test decides what is queued when the
+ * worker picks the next batch: no timing involved.
  */
 class BatchSchedulerTest {
     private final RecordingTracing tracing = new RecordingTracing();
@@ -113,8 +115,10 @@ class BatchSchedulerTest {
 
     @AfterEach
     void stop() {
-        runner.gate.countDown();
-        scheduler.close();
+        if (scheduler != null) {
+            runner.gate.countDown();
+            scheduler.close();
+        }
     }
 
     private static InferRequest request(int rows, float base, long deadlineNanos) {
@@ -186,5 +190,234 @@ class BatchSchedulerTest {
         scheduler.submit(request(1, 0, Long.MAX_VALUE)).get(30, TimeUnit.SECONDS);
         assertEquals(List.of(1L, 1L), runner.batchRows, "the expired 3-row request must not have run");
         assertEquals(List.of("queued simple:1", "failed DEADLINE_EXCEEDED"), tracing.requests.get(1));
+    }
+
+    // ------------------------------------------------------------------ batch isolation, fake model
+
+    /**
+     * A plain-Java model: y = 2·x on FP32 [rows, 2]. A row whose first value is negative is refused
+     * as the runtime refuses out-of-vocabulary ids (the caller's fault); NaN makes it fail as a broken
+     * runtime would (the server's fault). Like the real one, the first run waits for the gate.
+     */
+    static final class FakeRunner implements ModelRunner {
+        static final List<TensorSpec> IN = List.of(new TensorSpec("x", Datatype.FP32, new long[]{-1, 2}));
+        static final List<TensorSpec> OUT = List.of(new TensorSpec("y", Datatype.FP32, new long[]{-1, 2}));
+        final CountDownLatch entered = new CountDownLatch(1);
+        final CountDownLatch gate = new CountDownLatch(1);
+        /** The first value of every row of every run, in run order. */
+        final List<List<Float>> runs = new CopyOnWriteArrayList<>();
+        final RuntimeException unexpected;
+
+        FakeRunner(RuntimeException unexpected) {
+            this.unexpected = unexpected;
+        }
+
+        @Override
+        public List<TensorSpec> inputs() {
+            return IN;
+        }
+
+        @Override
+        public List<TensorSpec> outputs() {
+            return OUT;
+        }
+
+        @Override
+        public String executionProvider() {
+            return "fake";
+        }
+
+        @Override
+        public Map<String, Tensor> run(Map<String, Tensor> inputs, Set<String> outputs) {
+            entered.countDown();
+            try {
+                gate.await(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            Tensor x = inputs.get("x");
+            ByteBuffer in = x.data().duplicate().order(ByteOrder.LITTLE_ENDIAN);
+            List<Float> firsts = new ArrayList<>();
+            for (int r = 0; r < x.rows(); r++) {
+                firsts.add(in.getFloat(in.position() + r * 8));
+            }
+            runs.add(firsts);
+            if (unexpected != null && firsts.stream().anyMatch(f -> f.isNaN())) {
+                throw unexpected;
+            }
+            if (firsts.stream().anyMatch(f -> f.isNaN())) {
+                throw new InferenceException(InferenceException.Kind.INTERNAL, "device lost");
+            }
+            if (firsts.stream().anyMatch(f -> f < 0)) {
+                throw InferenceException.invalid("index out of bounds: " + firsts.stream().filter(f -> f < 0).toList());
+            }
+            ByteBuffer out = ByteBuffer.allocate(in.remaining()).order(ByteOrder.LITTLE_ENDIAN);
+            while (in.hasRemaining()) {
+                out.putFloat(2 * in.getFloat());
+            }
+            return Map.of("y", Tensor.ofBuffer("y", Datatype.FP32, x.shape().clone(), out.flip()));
+        }
+
+        @Override
+        public void close() {
+            gate.countDown();
+        }
+    }
+
+    /** Counts what the scheduler reports. */
+    static final class CountingMetrics implements InferenceMetrics {
+        final AtomicInteger splits = new AtomicInteger();
+        final List<InferenceException.Kind> failures = new CopyOnWriteArrayList<>();
+        final List<Integer> batches = new CopyOnWriteArrayList<>();
+
+        @Override
+        public void succeeded(String model, String version, long queueNanos, long computeNanos) {
+        }
+
+        @Override
+        public void failed(String model, String version, InferenceException.Kind kind) {
+            failures.add(kind);
+        }
+
+        @Override
+        public void batchRan(String model, String version, int requests, long rows) {
+            batches.add(requests);
+        }
+
+        @Override
+        public void batchSplit(String model, String version) {
+            splits.incrementAndGet();
+        }
+    }
+
+    private final CountingMetrics metrics = new CountingMetrics();
+    private FakeRunner fake;
+    private BatchScheduler fakeScheduler;
+
+    private void startFake(RuntimeException unexpected) {
+        ModelSettings settings = new ModelSettings(64, true, 0, 100, 1, Device.CPU, 0,
+                new VersionPolicy.All(), "model.onnx", List.of(), List.of());
+        fake = new FakeRunner(unexpected);
+        fakeScheduler = new BatchScheduler("fake", "1", fake, settings, metrics, tracing);
+    }
+
+    /** One row [v, v + 0.5]. */
+    private static InferRequest row(float v) {
+        ByteBuffer b = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putFloat(v).putFloat(v + 0.5f).flip();
+        return new InferRequest("fake", "1", "", List.of(Tensor.ofBuffer("x", Datatype.FP32, new long[]{1, 2}, b)),
+                Set.of(), Long.MAX_VALUE, InferRequest.NEVER_CANCELLED);
+    }
+
+    /** Holds the worker in a first run, queues {@code values} one row each, then lets the worker join them. */
+    private List<CompletableFuture<InferResult>> joined(float... values) throws Exception {
+        CompletableFuture<InferResult> blocker = fakeScheduler.submit(row(1000));
+        assertTrue(fake.entered.await(30, TimeUnit.SECONDS));
+        List<CompletableFuture<InferResult>> futures = new ArrayList<>();
+        for (float v : values) {
+            futures.add(fakeScheduler.submit(row(v)));
+        }
+        fake.gate.countDown();
+        blocker.get(30, TimeUnit.SECONDS);
+        for (CompletableFuture<InferResult> f : futures) {
+            try {
+                f.get(30, TimeUnit.SECONDS);
+            } catch (ExecutionException e) {
+                // asserted by the test
+            }
+        }
+        return futures;
+    }
+
+    private static float[] values(InferResult r) {
+        ByteBuffer b = r.outputs().get(0).data().duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        return new float[]{b.getFloat(), b.getFloat()};
+    }
+
+    private static InferenceException failure(CompletableFuture<InferResult> f) {
+        ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(30, TimeUnit.SECONDS));
+        return (InferenceException) e.getCause();
+    }
+
+    @AfterEach
+    void stopFake() {
+        if (fakeScheduler != null) {
+            fake.gate.countDown();
+            fakeScheduler.close();
+        }
+    }
+
+    @Test
+    void aCallersBadInputFailsOnlyThatCallerAndItsBatchMatesGetTheirOwnResults() throws Exception {
+        startFake(null);
+        List<CompletableFuture<InferResult>> f = joined(0, 1, 2, 3, 4, -5, 6, 7);
+        for (int i = 0; i < 8; i++) {
+            if (i == 5) {
+                InferenceException e = failure(f.get(i));
+                assertEquals(InferenceException.Kind.INVALID_ARGUMENT, e.kind());
+                assertEquals("index out of bounds: [-5.0]", e.getMessage(), "the message of its own run, alone");
+            } else {
+                float[] y = values(f.get(i).get());
+                assertEquals(2f * i, y[0], "request " + i);
+                assertEquals(2f * i + 1f, y[1], "request " + i);
+            }
+        }
+        // bisection: 8 fail -> [0-3] ok, [4-7] fail -> [4,-5] fail -> [4] ok, [-5] fails alone; [6,7] ok
+        assertEquals(List.of(List.of(1000f), List.of(0f, 1f, 2f, 3f, 4f, -5f, 6f, 7f), List.of(0f, 1f, 2f, 3f),
+                List.of(4f, -5f, 6f, 7f), List.of(4f, -5f), List.of(4f), List.of(-5f), List.of(6f, 7f)), fake.runs);
+        assertEquals(3, metrics.splits.get());
+        assertEquals(List.of(InferenceException.Kind.INVALID_ARGUMENT), metrics.failures);
+        assertEquals(List.of("queued fake:1", "running 8/8", "running 4/4", "running 2/2", "running 1/1",
+                "failed INVALID_ARGUMENT"), tracing.requests.get(6));
+        assertEquals(List.of("queued fake:1", "running 8/8", "running 4/4", "ran"), tracing.requests.get(1));
+    }
+
+    @Test
+    void severalBadInputsInOneBatchEachFailAloneAndTheRestSucceed() throws Exception {
+        startFake(null);
+        List<CompletableFuture<InferResult>> f = joined(-1, 1, 2, -3, 4);
+        assertEquals(InferenceException.Kind.INVALID_ARGUMENT, failure(f.get(0)).kind());
+        assertEquals(InferenceException.Kind.INVALID_ARGUMENT, failure(f.get(3)).kind());
+        for (int i : new int[]{1, 2, 4}) {
+            assertEquals(2f * i, values(f.get(i).get())[0], "request " + i);
+        }
+        assertEquals(List.of(InferenceException.Kind.INVALID_ARGUMENT, InferenceException.Kind.INVALID_ARGUMENT),
+                metrics.failures);
+        assertTrue(fake.runs.stream().filter(r -> r.size() == 1 && r.get(0) < 0).count() == 2,
+                "each bad request ran alone once: " + fake.runs);
+    }
+
+    @Test
+    void aRequestThatFailsAloneIsNotReRun() throws Exception {
+        startFake(null);
+        List<CompletableFuture<InferResult>> f = joined(-1);
+        assertEquals(InferenceException.Kind.INVALID_ARGUMENT, failure(f.get(0)).kind());
+        assertEquals(List.of(List.of(1000f), List.of(-1f)), fake.runs);
+        assertEquals(0, metrics.splits.get());
+    }
+
+    @Test
+    void aServerFaultFailsTheWholeBatchWithoutReRunningIt() throws Exception {
+        startFake(null);
+        List<CompletableFuture<InferResult>> f = joined(0, 1, Float.NaN, 3);
+        for (CompletableFuture<InferResult> each : f) {
+            InferenceException e = failure(each);
+            assertEquals(InferenceException.Kind.INTERNAL, e.kind());
+            assertEquals("device lost", e.getMessage());
+        }
+        assertEquals(2, fake.runs.size(), "the blocker and the failed batch, nothing re-run: " + fake.runs);
+        assertEquals(0, metrics.splits.get());
+    }
+
+    @Test
+    void anUnexpectedExceptionIsAServerFaultAndIsNotReRun() throws Exception {
+        startFake(new IllegalStateException("bug"));
+        List<CompletableFuture<InferResult>> f = joined(0, Float.NaN);
+        for (CompletableFuture<InferResult> each : f) {
+            InferenceException e = failure(each);
+            assertEquals(InferenceException.Kind.INTERNAL, e.kind());
+            assertTrue(e.getMessage().contains("bug"), e.getMessage());
+        }
+        assertEquals(2, fake.runs.size(), fake.runs.toString());
+        assertEquals(0, metrics.splits.get());
     }
 }

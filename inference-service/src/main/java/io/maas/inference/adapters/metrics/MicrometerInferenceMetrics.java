@@ -14,14 +14,14 @@ import io.micrometer.core.instrument.Timer;
 
 /**
  * Prometheus metrics per model and version: maas_inference_requests_total,
- * maas_inference_failures_total{status}, maas_inference_queue_seconds, maas_inference_compute_seconds
- * and maas_inference_batch_size. Meters are looked up once per model version, not per request.
+ * maas_inference_failures_total{status}, maas_inference_queue_seconds, maas_inference_compute_seconds,
+ * maas_inference_batch_size and maas_inference_batch_splits_total. Meters are looked up once per model version, not per request.
  */
 public final class MicrometerInferenceMetrics implements InferenceMetrics {
     private final MeterRegistry registry;
     private final Map<String, Meters> meters = new ConcurrentHashMap<>();
 
-    private record Meters(Counter requests, Timer queue, Timer compute, DistributionSummary batch) {
+    private record Meters(Counter requests, Timer queue, Timer compute, DistributionSummary batch, Counter splits) {
     }
 
     public MicrometerInferenceMetrics(MeterRegistry registry) {
@@ -49,6 +49,11 @@ public final class MicrometerInferenceMetrics implements InferenceMetrics {
         meters(model, version).batch().record(requests);
     }
 
+    @Override
+    public void batchSplit(String model, String version) {
+        meters(model, version).splits().increment();
+    }
+
     private Meters meters(String model, String version) {
         return meters.computeIfAbsent(model + '\0' + version, k -> new Meters(
                 Counter.builder("maas.inference.requests").description("Inference requests, successful or not")
@@ -63,6 +68,9 @@ public final class MicrometerInferenceMetrics implements InferenceMetrics {
                         .register(registry),
                 DistributionSummary.builder("maas.inference.batch.size").description("Requests joined per run")
                         .tags("model", model, "version", version)
-                        .serviceLevelObjectives(1, 2, 4, 8, 16, 32, 64, 128).register(registry)));
+                        .serviceLevelObjectives(1, 2, 4, 8, 16, 32, 64, 128).register(registry),
+                Counter.builder("maas.inference.batch.splits")
+                        .description("Joined batches split in two and re-run because a caller's input failed the run")
+                        .tags("model", model, "version", version).register(registry)));
     }
 }

@@ -71,10 +71,24 @@ final class OnnxModelRunner implements ModelRunner {
                 return out;
             }
         } catch (OrtException e) {
-            throw new InferenceException(InferenceException.Kind.INTERNAL, "ONNX Runtime failed: " + e.getMessage(), e);
+            throw failure(e);
         } finally {
             feeds.values().forEach(OnnxTensor::close);
         }
+    }
+
+    /**
+     * Whose fault a failed run is. ONNX Runtime says ORT_INVALID_ARGUMENT when a kernel refuses the
+     * input's values (e.g. token ids outside an embedding's vocabulary): the caller's, and the same
+     * input fails on every pod. Every other code (ORT_FAIL, ORT_RUNTIME_EXCEPTION, ORT_EP_FAIL, ...)
+     * may come from the runtime, the device or the model, so it is the server's.
+     */
+    static InferenceException failure(OrtException e) {
+        if (e.getCode() == OrtException.OrtErrorCode.ORT_INVALID_ARGUMENT) {
+            return new InferenceException(InferenceException.Kind.INVALID_ARGUMENT,
+                    "the model refused the input: " + e.getMessage(), e);
+        }
+        return new InferenceException(InferenceException.Kind.INTERNAL, "ONNX Runtime failed: " + e.getMessage(), e);
     }
 
     /** Direct buffers are handed to ONNX Runtime as they are, without a copy. */
