@@ -367,8 +367,8 @@ async function main() {
   check("canary: `--set models[0].canary.weight=25` moves the split and touches nothing else", () => {
     eq(R("canary-25").routing(), { models: [{ name: "minilm", stable: "1", canary: "2", weight: 25 }] }, "routing.yaml");
     // Everything but the routing ConfigMap is identical: no pod restarts. (The auth Secret's
-    // random tokens and the registry's checksum of them differ between any two `helm template`s.)
-    const skip = new Set(["ConfigMap/maas-routing", "Secret/maas-auth", "Deployment/maas-registry"]);
+    // random tokens differ between any two `helm template`s; nothing else may depend on them.)
+    const skip = new Set(["ConfigMap/maas-routing", "Secret/maas-auth"]);
     const strip = (r) => r.objs.filter((o) => !skip.has(`${o.kind}/${o.metadata.name}`));
     eq(strip(R("canary-25")), strip(R("canary")), "all other resources");
   });
@@ -396,7 +396,11 @@ async function main() {
     const c = notes([P("canary")]);
     assert(c.includes("stable v1 (90%") && c.includes("canary v2 (10%"), `canary NOTES:\n${c}`);
     assert(notes([P("promoting")]).includes("canary retiring"), "promoting NOTES");
-    assert(notes([P("gpu")]).includes("minilm [gpu]"), "gpu NOTES");
+    const g = notes([P("gpu")]);
+    assert(g.includes("minilm [gpu]"), "gpu NOTES");
+    assert(g.includes("GPU models (minilm) need nodes with label nvidia.com/gpu.present=true, free nvidia.com/gpu (1 per Pod) and RuntimeClass nvidia.") &&
+      g.includes("kubectl -n maas get events --field-selector reason=FailedScheduling"), `gpu NOTES say what a Pending Pod needs:\n${g}`);
+    assert(!c.includes("GPU models"), "CPU NOTES mention GPU");
   });
   check("promoted: v2 is stable in the same Deployment (rollout, undoable); no canary", () => {
     const d = R("promoted").get("Deployment", "maas-minilm-stable");
@@ -678,6 +682,19 @@ async function main() {
     ["registry TLS without a Secret", { file: P("cpu"), sets: ["registry.tls.enabled=true"], expect: "registry.tls.secretName is required when registry.tls.enabled=true" }],
     ["registry TLS Secret name that is no Kubernetes name", { file: P("cpu"), sets: ["registry.tls.enabled=true", "registry.tls.secretName=Registry_TLS"], expect: "/registry/tls/secretName': 'Registry_TLS' does not match pattern" }],
     ["unknown registry TLS key", { file: P("cpu"), sets: ["registry.tls.cert=/x.pem"], expect: "/registry/tls': additional properties 'cert' not allowed" }],
+    ["toleration operator misspelt", { file: P("gpu"), sets: ["gpu.tolerations[0].key=nvidia.com/gpu", "gpu.tolerations[0].operator=exists"], expect: "/gpu/tolerations/0/operator': value must be one of 'Exists', 'Equal'" }],
+    ["toleration with an unknown key", { file: P("gpu"), sets: ["gpu.tolerations[0].key=nvidia.com/gpu", "gpu.tolerations[0].efect=NoSchedule"], expect: "/gpu/tolerations/0': additional properties 'efect' not allowed" }],
+    ["node selector value not a string (unquoted true)", { yaml: 'gpu:\n  nodeSelector:\n    nvidia.com/gpu.present: true\n', expect: "/gpu/nodeSelector/nvidia.com~1gpu.present': got boolean, want string" }],
+    ["GPU resource name without a domain", { file: P("gpu"), sets: ["gpu.resourceName=gpu"], expect: "/gpu/resourceName': 'gpu' does not match pattern" }],
+    ["RuntimeClass name that is no Kubernetes name", { file: P("gpu"), sets: ["gpu.runtimeClassName=NVIDIA"], expect: "/gpu/runtimeClassName': 'NVIDIA' does not match pattern" }],
+    ["env as a list of {name, value}", { yaml: "inference:\n  env:\n    - {name: MAAS_X, value: \"1\"}\n", expect: "/inference/env': got array, want object" }],
+    ["env value that is a map", { yaml: "router:\n  env:\n    MAAS_X: {a: 1}\n", expect: "/router/env/MAAS_X': got object, want boolean or number or string" }],
+    ["pod label value with a space", { file: P("cpu"), sets: ["inference.podLabels.team=ml platform"], expect: "/inference/podLabels/team': 'ml platform' does not match pattern" }],
+    ["PVC access mode misspelt", { file: P("cpu"), sets: ["registry.db.h2.persistence.accessModes[0]=ReadWriteOne"], expect: "/registry/db/h2/persistence/accessModes/0': value must be one of" }],
+    ["StorageClass name with capitals", { file: P("cpu"), sets: ["registry.db.h2.persistence.storageClass=Fast_SSD"], expect: "/registry/db/h2/persistence/storageClass': 'Fast_SSD' does not match pattern" }],
+    ["ServiceMonitor interval without a unit", { file: P("cpu"), sets: ["serviceMonitor.interval=30"], expect: "/serviceMonitor/interval" }],
+    ["PDB maxUnavailable that is neither a count nor a percentage", { file: P("cpu"), sets: ["inference.pdb.maxUnavailable=half"], expect: "/inference/pdb/maxUnavailable" }],
+    ["clusterChecks not a boolean", { file: P("cpu"), sets: ["clusterChecks=maybe"], expect: "/clusterChecks': got string, want boolean" }],
     // Helm replaces a list given by --set unless a values file supplies it: the runbook always passes -f.
     ["runbook weight --set without the values file (list replaced)", { sets: ["models[0].canary.weight=25"], expect: "/models/0': missing properties 'name', 'stable'" }],
   ];
@@ -697,6 +714,73 @@ async function main() {
   check("schema accepts integer versions and weights as --set gives them", () => {
     const r = new Render("int-versions", [P("canary")], ["models[0].stable.version=3", "models[0].canary.version=4", "models[0].canary.weight=0"]);
     eq(r.routing(), { models: [{ name: "minilm", stable: "3", canary: "4", weight: 0 }] }, "routing.yaml");
+  });
+
+  check("helm install --dry-run=client refuses a bad values file with the schema's message (nothing rendered, nothing applied)", () => {
+    const r = run(HELM, ["install", "maas", chart, "--namespace", "maas", "--dry-run=client", "-f", P("canary"), "--set", "models[0].canary.weight=150"]);
+    assert(r.status !== 0, "installed");
+    assert(r.stderr.includes("values don't meet the specifications of the schema") && r.stderr.includes("/models/0/canary/weight': maximum: got 150, want 100"), r.stderr);
+    assert(!r.stdout.includes("kind:"), `rendered:\n${r.stdout}`);
+  });
+
+  // An upgrade that changes nothing restarts nothing: pod templates are a function of the values.
+  check("every pod template is the same in two renders of the same values (no random or looked-up data in them)", () => {
+    for (const n of ["cpu", "canary", "features", "gpu"]) {
+      const again = new Render(`${n}-again`, ...scenarios[n]);
+      const pods = (r) => r.objs.filter((o) => o.spec?.template || o.kind === "Pod").map((o) => [`${o.kind}/${o.metadata.name}`, o.spec.template ?? o.spec]);
+      eq(pods(again), pods(R(n)), `${n}: pod templates`);
+    }
+  });
+  check("no checksum annotation over the random auth Secret (the registry re-reads its tokens file instead)", () => {
+    for (const n of ["cpu", "features", "postgres"]) {
+      for (const d of R(n).all("Deployment")) {
+        const ann = d.spec.template.metadata.annotations || {};
+        eq(Object.keys(ann).filter((k) => k.startsWith("checksum/")), [], `${n} ${d.metadata.name} checksum annotations`);
+      }
+    }
+    assert(!readFileSync(join(chart, "templates", "registry", "deployment.yaml"), "utf8").includes("auth-secret.yaml"), "registry template includes the auth Secret");
+  });
+
+  // Cluster checks (templates/cluster-checks.yaml). Offline, lookup returns nothing and the checks
+  // are skipped; `--api-versions apiregistration.k8s.io/v1` makes the chart believe it talks to a
+  // cluster (that is how it tells), whose lookups then find nothing: no RuntimeClass, no
+  // StorageClass, no PersistentVolume, no claim.
+  const connected = ["--api-versions", "apiregistration.k8s.io/v1"];
+  const tpl = (files, sets, extra = []) => run(HELM, ["template", "maas", chart, "--namespace", "maas", ...valueArgs(files, sets), ...extra]);
+  const refuses = (r, text) => {
+    assert(r.status !== 0, "rendered without error");
+    assert(r.stderr.includes(text), `expected "${text}" in:\n${r.stderr}`);
+  };
+  check("cluster checks: skipped offline (helm template renders every profile without a cluster)", () => {
+    for (const p of ["cpu", "gpu"]) assert(tpl([P(p)], []).status === 0, p);
+    assert(tpl([join(testValues, "features.yaml")], []).status === 0, "features (ServiceMonitor)");
+  });
+  check("cluster checks: GPU profile with a RuntimeClass the cluster lacks fails with what to do", () => {
+    const r = tpl([P("gpu")], ["registry.db.h2.persistence.enabled=false"], connected);
+    refuses(r, 'gpu.runtimeClassName: the cluster has no RuntimeClass "nvidia" (it has: none), so the API server would refuse every GPU inference Pod (minilm) at admission');
+    refuses(r, 'set gpu.runtimeClassName=""');
+    assert(tpl([P("gpu")], ["registry.db.h2.persistence.enabled=false", "gpu.runtimeClassName="], connected).status === 0, "no runtimeClassName: no check");
+    assert(tpl([P("cpu")], ["registry.db.h2.persistence.enabled=false", "gpu.runtimeClassName=nvidia"], connected).status === 0, "CPU models: no check");
+  });
+  check("cluster checks: registry PVC without a provisioner or PersistentVolume fails with what to do", () => {
+    refuses(tpl([P("cpu")], [], connected), "registry.db.h2.persistence: the cluster has no default StorageClass and no Available PersistentVolume without a class, so the registry's PersistentVolumeClaim maas-registry-data would stay Pending");
+    refuses(tpl([P("cpu")], ["registry.db.h2.persistence.storageClass=fast"], connected), 'registry.db.h2.persistence.storageClass: StorageClass "fast" does not exist');
+    refuses(tpl([P("cpu")], ["registry.db.h2.persistence.existingClaim=registry-data"], connected), 'registry.db.h2.persistence.existingClaim: there is no PersistentVolumeClaim "registry-data" in namespace "maas"');
+    assert(tpl([P("cpu")], ["registry.db.h2.persistence.enabled=false"], connected).status === 0, "emptyDir: no check");
+    assert(tpl([join(testValues, "postgres.yaml")], [], connected).status === 0, "postgresql: no check");
+  });
+  check("cluster checks: a model source claim that does not exist fails", () => {
+    refuses(tpl([P("cpu")], ["registry.db.h2.persistence.enabled=false", "modelSource.type=pvc", "modelSource.pvc.claimName=models"], connected), 'modelSource.pvc.claimName: there is no PersistentVolumeClaim "models" in namespace "maas"');
+  });
+  check("cluster checks: ServiceMonitor without the Prometheus Operator's CRD fails; with it, renders", () => {
+    const sets = ["serviceMonitor.enabled=true", "registry.db.h2.persistence.enabled=false"];
+    refuses(tpl([P("cpu")], sets, connected), "serviceMonitor.enabled=true, but the cluster does not serve monitoring.coreos.com/v1 ServiceMonitor");
+    const ok = tpl([P("cpu")], sets, [...connected, "--api-versions", "monitoring.coreos.com/v1/ServiceMonitor"]);
+    assert(ok.status === 0 && ok.stdout.includes("kind: ServiceMonitor"), ok.stderr);
+  });
+  check("cluster checks: clusterChecks=false skips them all", () => {
+    const r = tpl([P("gpu")], ["clusterChecks=false", "serviceMonitor.enabled=true"], connected);
+    assert(r.status === 0, r.stderr);
   });
 
   // Plain manifests in k8s/

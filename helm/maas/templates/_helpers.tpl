@@ -149,3 +149,13 @@ echo "model {{ .model }} version {{ .version }} copied to $dst"
       - key: {{ .Values.registry.tls.caKey }}
         path: ca.crt
 {{- end }}
+
+{{/*
+"true" when the chart is rendered against a live cluster (helm install/upgrade, --dry-run=server),
+empty offline (helm template, helm lint, --dry-run=client). Offline, .Capabilities.APIVersions is
+Helm's built-in list, which lacks apiregistration.k8s.io/v1; every kube-apiserver serves it (the
+aggregation layer), and API discovery is open to every authenticated user.
+*/}}
+{{- define "maas.cluster.connected" -}}
+{{- if .Capabilities.APIVersions.Has "apiregistration.k8s.io/v1" }}true{{ end }}
+{{- end }}
