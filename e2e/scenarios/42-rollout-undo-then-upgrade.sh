@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Rolling updates of inference pods under load, `kubectl rollout undo`, and the helm upgrade and
+# helm rollback after it (Helm 4, server-side apply), as docs/kubernetes.md prescribes:
+#  1. helm upgrade changes JAVA_OPTS of the stable track: a rolling update, 0 failed calls;
+#  2. kubectl rollout undo brings the previous template back, serving, 0 failed calls;
+#  3. the next helm upgrade with the values still carrying the change is refused with a conflict
+#     on the fields the undo changed (instead of silently re-applying what was undone);
+#  4. the documented sequence (values put back, --force-conflicts) succeeds and restarts nothing;
+#  5. a later upgrade changing the same field succeeds (a rolling update, 0 failed calls);
+#  6. after another undo, helm rollback to the revision the undo restored succeeds.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+source "$E2E_DIR/upgrades.sh"
+ns=$(e2e_namespace e2e-undo)
+dep=maas-minilm-stable
+base=(--set models[0].stable.replicas=2)
+java_opts() { kubectl get deploy -n "$ns" "$dep" -o jsonpath='{.spec.template.spec.containers[0].env[?(@.name=="JAVA_OPTS")].value}'; }
+now() { date +%s.%N; }
+span() { awk -v a="$2" -v b="$1" 'BEGIN{printf "%.1f", a-b}'; }
+# phase NAME T0 T1: calls sent/failed in the window, asserted 0 failed, recorded
+phase() {
+  local sum; sum=$(e2e_load_summary undo "$2" "$3")
+  e2e_record "$1: $(span "$2" "$3")s, calls $sum"
+  e2e_assert_eq "$(e2e_json 'j["failed"]' <<<"$sum")" 0 "$1: 0 failed calls ($(e2e_json 'j["sent"]' <<<"$sum") sent)"
+}
+rolled() { kubectl rollout status -n "$ns" "deployment/$dep" --timeout=240s >/dev/null; e2e_wait_ready "$ns" "app.kubernetes.io/component=inference" 240; }
+
+e2e_helm_install "$ns" maas "${base[@]}" >/dev/null                       # revision 1
+e2e_pass "installed: stable v1, 2 replicas"
+opts=$(java_opts)        # inference.javaOpts as installed (the harness's values may set it)
+[[ -n $opts ]] || e2e_fail "no JAVA_OPTS in deployment/$dep"
+bad=(--set-string "inference.javaOpts=$opts -Dmaas.e2e.mark=bad")
+later=(--set-string "inference.javaOpts=$opts -Dmaas.e2e.mark=later")
+e2e_load_start undo "$(e2e_router_ip "$ns"):8001" --rate 20
+sleep 3
+
+# 1. rolling update under load
+t0=$(now)
+e2e_helm_upgrade "$ns" maas "${base[@]}" "${bad[@]}" >/dev/null            # revision 2
+rolled; sleep 3; t1=$(now)
+e2e_assert_eq "$(java_opts)" "$opts -Dmaas.e2e.mark=bad" "revision 2 rolled out"
+phase "rolling update (helm upgrade, JAVA_OPTS)" "$t0" "$t1"
+
+# 2. kubectl rollout undo
+kubectl rollout undo -n "$ns" "deployment/$dep" >/dev/null
+rolled; sleep 3; t2=$(now)
+e2e_assert_eq "$(java_opts)" "$opts" "rollout undo: the previous template is back"
+uids_undone=$(e2e_pod_uids "$ns" app.kubernetes.io/component=inference)
+phase "kubectl rollout undo" "$t1" "$t2"
+
+# 3. the values still carry the change: refused, with the conflict named
+set +e; out=$(e2e_helm_upgrade "$ns" maas "${base[@]}" "${bad[@]}" 2>&1); rc=$?; set -e
+e2e_assert "helm upgrade re-applying the undone change is refused" test "$rc" -ne 0
+e2e_assert "... by a conflict with kubectl-rollout on the field the undo changed" grep -q 'conflict with "kubectl-rollout"' <<<"$out"
+e2e_log "helm said: $(grep -o 'Error:.*' <<<"$out" | head -c 300)"
+e2e_assert_eq "$(java_opts)" "$opts" "... and the undone template stays in place"
+
+# 4. the documented sequence: values put back, --force-conflicts
+t3=$(now)
+e2e_helm_upgrade "$ns" maas "${base[@]}" --force-conflicts >/dev/null
+t4=$(now)
+e2e_assert_eq "$(helm status maas -n "$ns" -o json | e2e_json 'j["info"]["status"]')" deployed "documented sequence (values put back, --force-conflicts): helm upgrade succeeds"
+e2e_assert_eq "$(e2e_pod_uids "$ns" app.kubernetes.io/component=inference)" "$uids_undone" "... and restarts nothing (same template)"
+managers=$(kubectl get deploy -n "$ns" "$dep" --show-managed-fields -o jsonpath='{range .metadata.managedFields[*]}{.manager}/{.operation} {end}')
+e2e_log "field managers after the sequence: $managers"
+phase "helm upgrade after the undo" "$t3" "$t4"
+
+# 5. a later change of the same field, plain helm upgrade
+t5=$(now)
+set +e; out=$(e2e_helm_upgrade "$ns" maas "${base[@]}" "${later[@]}" 2>&1); rc=$?; set -e
+[[ $rc == 0 ]] || e2e_log "plain upgrade refused: $(grep -o 'Error:.*' <<<"$out" | head -c 300)"
+e2e_assert_eq "$rc" 0 "a later helm upgrade changing JAVA_OPTS again succeeds without --force-conflicts"
+rolled; sleep 3; t6=$(now)
+e2e_assert_eq "$(java_opts)" "$opts -Dmaas.e2e.mark=later" "the later change rolled out"
+phase "rolling update (later helm upgrade)" "$t5" "$t6"
+
+# 6. undo again, then helm rollback to the revision whose template the undo restored
+rev_restored=$(( $(helm history maas -n "$ns" -o json | e2e_json 'len(j)') - 1 ))
+kubectl rollout undo -n "$ns" "deployment/$dep" >/dev/null
+rolled; t7=$(now)
+e2e_assert_eq "$(java_opts)" "$opts" "second rollout undo: back to the revision-$rev_restored template"
+uids=$(e2e_pod_uids "$ns" app.kubernetes.io/component=inference)
+helm rollback maas "$rev_restored" -n "$ns" --wait --timeout 120s --force-conflicts >/dev/null
+t8=$(now)
+e2e_assert_eq "$(helm status maas -n "$ns" -o json | e2e_json 'j["info"]["status"]')" deployed "helm rollback $rev_restored --force-conflicts after the undo succeeds"
+e2e_assert_eq "$(e2e_pod_uids "$ns" app.kubernetes.io/component=inference)" "$uids" "... and restarts nothing"
+phase "second undo + helm rollback" "$t6" "$t8"
+
+sum=$(e2e_load_stop undo)
+e2e_record "total: $sum"
+e2e_assert_eq "$(e2e_json 'j["failed"]' <<<"$sum")" 0 "0 failed calls over the whole scenario ($(e2e_json 'j["sent"]' <<<"$sum") sent)"
