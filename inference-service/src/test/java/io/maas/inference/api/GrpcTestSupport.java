@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.concurrent.TimeUnit;
 
+import jakarta.inject.Inject;
+
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.TestInstance;
@@ -16,18 +18,21 @@ import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.maas.proto.inference.GRPCInferenceServiceGrpc;
+import io.quarkus.grpc.runtime.GrpcServer;
 
 /** A real plaintext gRPC channel to the service under test on loopback. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 abstract class GrpcTestSupport {
-    static final int GRPC_PORT = 18101;
+    /** The port the service got (test-port 0: the OS picks a free one). */
+    @Inject
+    GrpcServer grpcServer;
 
     ManagedChannel channel;
     GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub stub;
 
     @BeforeAll
     void connect() {
-        channel = ManagedChannelBuilder.forAddress("127.0.0.1", GRPC_PORT).usePlaintext()
+        channel = ManagedChannelBuilder.forAddress("127.0.0.1", grpcServer.getPort()).usePlaintext()
                 .maxInboundMessageSize(256 << 20).build();
         stub = GRPCInferenceServiceGrpc.newBlockingStub(channel).withDeadlineAfter(60, TimeUnit.SECONDS);
     }

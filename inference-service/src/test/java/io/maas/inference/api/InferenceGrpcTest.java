@@ -185,6 +185,21 @@ class InferenceGrpcTest extends GrpcTestSupport {
                 "batch size 65", "1 to 64");
     }
 
+    /** Values the model refuses are the caller's fault: INVALID_ARGUMENT with ONNX Runtime's message, not INTERNAL. */
+    @Test
+    void tokenIdsOutsideTheVocabularyAreInvalidArgument() {
+        for (String version : List.of("1", "2")) {
+            ModelInferRequest good = TestModels.minilm(version, 1, 4);
+            assertStatus(Status.Code.INVALID_ARGUMENT, () -> stub().modelInfer(good.toBuilder()
+                    .setRawInputContents(0, TestModels.longs(101, 999_999, 5000, 102)).build()),
+                    "ORT_INVALID_ARGUMENT", "indices element out of data bounds, idx=999999");
+            assertStatus(Status.Code.INVALID_ARGUMENT, () -> stub().modelInfer(good.toBuilder()
+                    .setRawInputContents(2, TestModels.longs(0, 7, 0, 0)).build()), "idx=7");
+            // the model still serves
+            assertEquals(List.of(1L, 4L, 384L), stub().modelInfer(good).getOutputs(0).getShapeList());
+        }
+    }
+
     @Test
     void oversizedMessageIsRefusedWithResourceExhausted() {
         // 80 MiB of raw bytes: above the 64 MiB default limit.

@@ -81,6 +81,12 @@ class InferenceRestTest {
         given().body("not json").post("/v2/models/simple/infer").then().statusCode(400)
                 .body("error", containsString("not valid JSON"));
         given().get("/v2/models/simple/versions/7").then().statusCode(404);
+        // values the model refuses: the caller's fault, 400 with ONNX Runtime's message
+        given().body("{\"inputs\":[{\"name\":\"input_ids\",\"shape\":[1,3],\"datatype\":\"INT64\",\"data\":[101,999999,102]},"
+                        + "{\"name\":\"attention_mask\",\"shape\":[1,3],\"datatype\":\"INT64\",\"data\":[1,1,1]},"
+                        + "{\"name\":\"token_type_ids\",\"shape\":[1,3],\"datatype\":\"INT64\",\"data\":[0,0,0]}]}")
+                .post("/v2/models/minilm/versions/1/infer").then().statusCode(400)
+                .body("error", containsString("indices element out of data bounds, idx=999999"));
     }
 
     @Test
