@@ -94,11 +94,11 @@ class AuthGrpcTest {
     void maasctlSendsItsToken() {
         String m = uniqueModel("authcli");
         var err = new StringWriter();
-        int refusedCode = Maasctl.run(new String[] {"register", "--registry=127.0.0.1:" + GrpcTestClient.PORT, m, "1", "--artifact",
+        int refusedCode = Maasctl.run(new String[] {"register", "--registry=127.0.0.1:" + GrpcTestClient.port(), m, "1", "--artifact",
                 "file:///x", "--sha256", GrpcTestClient.SHA, "--input", "x:FP32:-1"}, new PrintWriter(new StringWriter()), new PrintWriter(err));
         assertEquals(1, refusedCode);
         assertTrue(err.toString().contains("UNAUTHENTICATED"), err.toString());
-        int code = Maasctl.run(new String[] {"register", "--registry=127.0.0.1:" + GrpcTestClient.PORT, "--token=bot-secret", m, "1",
+        int code = Maasctl.run(new String[] {"register", "--registry=127.0.0.1:" + GrpcTestClient.port(), "--token=bot-secret", m, "1",
                 "--artifact", "file:///x", "--sha256", GrpcTestClient.SHA, "--input", "x:FP32:-1"}, new PrintWriter(new StringWriter()),
                 new PrintWriter(err));
         assertEquals(0, code, err.toString());

@@ -1,5 +1,7 @@
 package io.maas.registry.api;
 
+import org.eclipse.microprofile.config.ConfigProvider;
+
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.Metadata;
@@ -25,18 +27,22 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Real gRPC over loopback to the registry under test (test port 18201). */
+/** Real gRPC over loopback to the registry under test, on the port the OS gave it. */
 final class GrpcTestClient {
 
-    static final int PORT = 18201;
     static final String SHA = "cd".repeat(32);
     private static final AtomicInteger NAMES = new AtomicInteger();
 
     private GrpcTestClient() {
     }
 
+    /** The registry's gRPC port: its test port is 0, and Quarkus puts the port it got in the config. */
+    static int port() {
+        return ConfigProvider.getConfig().getValue("quarkus.grpc.server.test-port", Integer.class);
+    }
+
     static ManagedChannel channel() {
-        return ManagedChannelBuilder.forAddress("127.0.0.1", PORT).usePlaintext().build();
+        return ManagedChannelBuilder.forAddress("127.0.0.1", port()).usePlaintext().build();
     }
 
     static ModelRegistryGrpc.ModelRegistryBlockingStub stub(ManagedChannel channel, String token) {

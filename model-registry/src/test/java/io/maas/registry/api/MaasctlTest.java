@@ -33,7 +33,7 @@ class MaasctlTest {
         var err = new StringWriter();
         String[] full = new String[args.length + 1];
         full[0] = args[0];
-        full[1] = "--registry=127.0.0.1:" + GrpcTestClient.PORT;
+        full[1] = "--registry=127.0.0.1:" + GrpcTestClient.port();
         System.arraycopy(args, 1, full, 2, args.length - 1);
         int code = Maasctl.run(full, new PrintWriter(out), new PrintWriter(err));
         return new Result(code, out.toString(), err.toString());

@@ -87,7 +87,7 @@ class MtlsGrpcTest {
         if (certificate != null) {
             ssl.keyManager(CERTS.pem(certificate).toFile(), CERTS.key(certificate).toFile());
         }
-        return NettyChannelBuilder.forAddress("localhost", GrpcTestClient.PORT).sslContext(ssl.build()).build();
+        return NettyChannelBuilder.forAddress("localhost", GrpcTestClient.port()).sslContext(ssl.build()).build();
     }
 
     private static <T> T withChannel(String certificate, Function<ManagedChannel, T> call) throws SSLException {
@@ -141,7 +141,7 @@ class MtlsGrpcTest {
             return null;
         });
         // A client that sends it anyway fails the handshake: the call never reaches the registry.
-        ManagedChannel forced = NettyChannelBuilder.forAddress("localhost", GrpcTestClient.PORT).sslContext(GrpcSslContexts.forClient()
+        ManagedChannel forced = NettyChannelBuilder.forAddress("localhost", GrpcTestClient.port()).sslContext(GrpcSslContexts.forClient()
                 .trustManager(CERTS.pem("ca").toFile()).keyManager(alwaysOffering("forged-ci-bot")).build()).build();
         try {
             var e = assertThrows(StatusRuntimeException.class, () -> create(forced, null, uniqueModel("forged")));
@@ -225,11 +225,11 @@ class MtlsGrpcTest {
     void maasctlUsesAClientCertificate() {
         String m = uniqueModel("mtls-cli");
         var err = new StringWriter();
-        int code = Maasctl.run(new String[] {"register", "--registry=localhost:" + GrpcTestClient.PORT, "--ca=" + CERTS.pem("ca"),
+        int code = Maasctl.run(new String[] {"register", "--registry=localhost:" + GrpcTestClient.port(), "--ca=" + CERTS.pem("ca"),
                 "--cert=" + CERTS.pem("ci-bot"), "--key=" + CERTS.key("ci-bot"), m, "1", "--artifact", "file:///x",
                 "--sha256", GrpcTestClient.SHA, "--input", "x:FP32:-1"}, new PrintWriter(new StringWriter()), new PrintWriter(err));
         assertEquals(0, code, err.toString());
-        int usage = Maasctl.run(new String[] {"list", "--registry=localhost:" + GrpcTestClient.PORT, "--cert=" + CERTS.pem("ci-bot")},
+        int usage = Maasctl.run(new String[] {"list", "--registry=localhost:" + GrpcTestClient.port(), "--cert=" + CERTS.pem("ci-bot")},
                 new PrintWriter(new StringWriter()), new PrintWriter(err));
         assertEquals(2, usage);
         assertTrue(err.toString().contains("--cert and --key go together"), err.toString());

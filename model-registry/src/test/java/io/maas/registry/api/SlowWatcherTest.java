@@ -57,7 +57,7 @@ class SlowWatcherTest {
     void aWatcherThatStopsReadingIsClosedAndCanResume() throws Exception {
         ManagedChannel channel = GrpcTestClient.channel();
         // A 1 KiB HTTP/2 window: what this peer does not read piles up in the registry after a few events.
-        ManagedChannel slow = NettyChannelBuilder.forAddress("127.0.0.1", GrpcTestClient.PORT).usePlaintext()
+        ManagedChannel slow = NettyChannelBuilder.forAddress("127.0.0.1", GrpcTestClient.port()).usePlaintext()
                 .flowControlWindow(1024).build();
         try {
             var stub = GrpcTestClient.stub(channel, null);

@@ -44,10 +44,10 @@ class TlsGrpcTest {
 
     @Test
     void trustedTlsClientIsServedAndPlaintextIsNot() throws Exception {
-        ManagedChannel tls = NettyChannelBuilder.forAddress("localhost", GrpcTestClient.PORT)
+        ManagedChannel tls = NettyChannelBuilder.forAddress("localhost", GrpcTestClient.port())
                 .sslContext(GrpcSslContexts.forClient().trustManager(DIR.resolve("server.pem").toFile()).build())
                 .build();
-        ManagedChannel plain = ManagedChannelBuilder.forAddress("127.0.0.1", GrpcTestClient.PORT).usePlaintext().build();
+        ManagedChannel plain = ManagedChannelBuilder.forAddress("127.0.0.1", GrpcTestClient.port()).usePlaintext().build();
         try {
             var models = ModelRegistryGrpc.newBlockingStub(tls).withDeadlineAfter(20, TimeUnit.SECONDS)
                     .listModels(ListModelsRequest.getDefaultInstance());

@@ -49,7 +49,7 @@ class DurabilityIT {
         Path log = dir.resolve("registry.log");
         List<String> ackedVersions = new CopyOnWriteArrayList<>();
         List<Long> ackedRevisions = new CopyOnWriteArrayList<>();
-        try (var registry = RegistryProcess.start(18221, 18220, env, log)) {
+        try (var registry = RegistryProcess.start(env, log)) {
             ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", registry.grpcPort).usePlaintext().build();
             var stub = ModelRegistryGrpc.newBlockingStub(channel);
             stub.createModel(CreateModelRequest.newBuilder().setName("durable").build());
@@ -90,7 +90,7 @@ class DurabilityIT {
         }
         assertTrue(ackedVersions.size() > 40 && !ackedRevisions.isEmpty(), "too few acknowledged writes to prove anything");
 
-        try (var restarted = RegistryProcess.start(18221, 18220, env, log)) {
+        try (var restarted = RegistryProcess.start(env, log)) {
             ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", restarted.grpcPort).usePlaintext().build();
             var stub = ModelRegistryGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS);
             for (String v : ackedVersions) {

@@ -1,6 +1,8 @@
 package io.maas.registry.it;
 
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,7 +21,15 @@ public final class RegistryProcess implements AutoCloseable {
         this.grpcPort = grpcPort;
     }
 
-    public static RegistryProcess start(int grpcPort, int httpPort, Map<String, String> env, Path log) throws IOException, InterruptedException {
+    /** Starts the registry on two free loopback ports found now, never fixed ones another program may hold. */
+    public static RegistryProcess start(Map<String, String> env, Path log) throws IOException, InterruptedException {
+        int grpcPort;
+        int httpPort;
+        try (var a = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+             var b = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            grpcPort = a.getLocalPort();
+            httpPort = b.getLocalPort();
+        }
         String jar = System.getProperty("maas.registry.runner", "target/quarkus-app/quarkus-run.jar");
         if (!Files.exists(Path.of(jar))) {
             throw new IllegalStateException(jar + " is missing: run `mvn package` (failsafe runs after it)");
