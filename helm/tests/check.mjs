@@ -829,7 +829,9 @@ async function main() {
       }
     }
     eq(missing, [], "undocumented values keys");
-    for (const cmd of ["helm upgrade maas helm/maas -n maas -f my-values.yaml --set models[0].canary.weight=25", "helm rollback maas", "kubectl -n maas rollout undo deployment/maas-minilm-stable", "helm test maas"]) {
+    for (const cmd of ["helm upgrade maas helm/maas -n maas -f my-values.yaml --set models[0].canary.weight=25", "helm rollback maas", "kubectl -n maas rollout undo deployment/maas-minilm-stable", "helm test maas",
+      // after a rollout undo (Helm 4, server-side apply: kubectl owns the fields it restored)
+      "helm upgrade maas helm/maas -n maas -f my-values.yaml --force-conflicts", "--force-conflicts` to the revision the undo restored"]) {
       assert(doc.includes(cmd), `runbook lacks: ${cmd}`);
     }
     for (const f of readdirSync(profiles)) assert(doc.includes(`helm/values/${f}`), `values file helm/values/${f} not documented`);
