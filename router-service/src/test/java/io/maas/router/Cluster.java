@@ -4,7 +4,6 @@ import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
@@ -21,6 +20,9 @@ import io.maas.proto.registry.ModelRegistryGrpc;
 import io.maas.proto.registry.RegisterVersionRequest;
 import io.maas.proto.registry.SetRoutingRequest;
 import io.maas.proto.registry.TensorSpec;
+import io.maas.testsupport.Await;
+import io.maas.testsupport.FreePorts;
+import io.maas.testsupport.ServiceProcess;
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 
 /**
@@ -31,9 +33,10 @@ import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
  */
 public class Cluster implements QuarkusTestResourceLifecycleManager {
 
-    static final int REGISTRY_GRPC = 18511;
-    static final int[] INFERENCE_GRPC = { 18521, 18522, 18523 };
-    static final int[] INFERENCE_HTTP = { 18531, 18532, 18533 };
+    static final int REGISTRY_GRPC = FreePorts.take();
+    static final int REGISTRY_HTTP = FreePorts.take();
+    static final int[] INFERENCE_GRPC = { FreePorts.take(), FreePorts.take(), FreePorts.take() };
+    static final int[] INFERENCE_HTTP = { FreePorts.take(), FreePorts.take(), FreePorts.take() };
     static final Path ROOT = Path.of(System.getProperty("router.test.root", "..")).toAbsolutePath().normalize();
     static final Path WORK = ROOT.resolve("router-service/target/it");
 
@@ -74,7 +77,7 @@ public class Cluster implements QuarkusTestResourceLifecycleManager {
 
     static void startRegistry() throws IOException {
         registry = java(ROOT.resolve("model-registry/target/quarkus-app/quarkus-run.jar"), List.of(),
-                Map.of("MAAS_GRPC_PORT", "" + REGISTRY_GRPC, "MAAS_HTTP_PORT", "18510",
+                Map.of("MAAS_GRPC_PORT", "" + REGISTRY_GRPC, "MAAS_HTTP_PORT", "" + REGISTRY_HTTP,
                         "MAAS_REGISTRY_DATA_DIR", WORK.resolve("registry-data").toString()),
                 WORK.resolve("registry.log"));
     }
@@ -87,19 +90,8 @@ public class Cluster implements QuarkusTestResourceLifecycleManager {
                 WORK.resolve("inference-" + i + ".log"));
     }
 
-    /** Runs in the log's directory (each test class has its own work directory), which is also its tmpdir. */
     static Process java(Path jar, List<String> args, Map<String, String> env, Path log) throws IOException {
-        if (!Files.exists(jar)) {
-            throw new IllegalStateException(jar + " is missing: build it first (mvn install -DskipTests)");
-        }
-        Path dir = log.toAbsolutePath().getParent();
-        List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
-                "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Djava.io.tmpdir=" + dir, "-jar", jar.toString()));
-        cmd.addAll(args);
-        ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
-        pb.environment().putAll(env);
-        return pb.start();
+        return ServiceProcess.start(jar, args, env, log);
     }
 
     static void awaitRegistry() {
@@ -125,29 +117,8 @@ public class Cluster implements QuarkusTestResourceLifecycleManager {
         }
     }
 
-    interface Check {
-        boolean ok() throws Exception;
-    }
-
-    static void await(String what, Check check) {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-        Exception last = null;
-        while (System.nanoTime() < deadline) {
-            try {
-                if (check.ok()) {
-                    return;
-                }
-            } catch (Exception e) {
-                last = e;
-            }
-            try {
-                Thread.sleep(100);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException(e);
-            }
-        }
-        throw new IllegalStateException("timed out waiting for " + what, last);
+    static void await(String what, Await.Check check) {
+        Await.until(what, check);
     }
 
     static ManagedChannel channel(int port) {
@@ -191,17 +162,7 @@ public class Cluster implements QuarkusTestResourceLifecycleManager {
     }
 
     static void stop(Process p) {
-        if (p == null) {
-            return;
-        }
-        p.destroy();
-        try {
-            if (!p.waitFor(10, TimeUnit.SECONDS)) {
-                p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        ServiceProcess.stop(p);
     }
 
     static void deleteTree(Path dir) throws IOException {

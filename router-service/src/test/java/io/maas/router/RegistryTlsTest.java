@@ -39,7 +39,7 @@ import io.maas.proto.registry.SetRoutingRequest;
 import io.maas.proto.registry.TensorSpec;
 import io.maas.router.adapters.RegistryWatcher;
 import io.maas.router.domain.Route;
-import io.maas.router.domain.RouterConfig;
+import io.maas.router.adapters.RouterConfig;
 import io.maas.router.domain.RoutingTable;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
@@ -61,10 +61,8 @@ import io.smallrye.config.SmallRyeConfigBuilder;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class RegistryTlsTest {
 
-    static final int ROUTER_HTTP = 19300;
-    static final int ROUTER_GRPC = 19301;
-    static final int REGISTRY_HTTP = 19310;
-    static final int REGISTRY_GRPC = 19311;
+    static final int REGISTRY_HTTP = io.maas.testsupport.FreePorts.take();
+    static final int REGISTRY_GRPC = io.maas.testsupport.FreePorts.take();
     static final Path WORK = Cluster.ROOT.resolve("router-service/target/it-tls");
     static final Path CA = WORK.resolve("ca.crt");
     static final Path OTHER_CA = WORK.resolve("other-ca.crt");
@@ -104,11 +102,6 @@ class RegistryTlsTest {
             config.put("maas.registry.tls.enabled", "true");
             config.put("maas.registry.tls.ca", CA.toString());
             config.put("maas.endpoints.source", "static");
-            // Away from the other tests' fixed ports (application.properties' %test values).
-            config.put("quarkus.http.test-port", "" + ROUTER_HTTP);
-            config.put("%test.quarkus.http.test-port", "" + ROUTER_HTTP);
-            config.put("maas.server.grpc-port", "" + ROUTER_GRPC);
-            config.put("%test.maas.server.grpc-port", "" + ROUTER_GRPC);
             return config;
         }
 
@@ -233,7 +226,7 @@ class RegistryTlsTest {
         Route route = table.routes().get("simple");
         assertEquals("1", route.stable());
         assertEquals("2", route.canary());
-        given().port(ROUTER_HTTP).get("/q/health/ready").then().statusCode(200);
+        given().get("/q/health/ready").then().statusCode(200);
     }
 
     @Test

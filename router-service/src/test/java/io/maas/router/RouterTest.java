@@ -56,7 +56,9 @@ import io.quarkus.test.junit.QuarkusTest;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class RouterTest {
 
-    static final int ROUTER = 18401;
+    @Inject
+    io.maas.router.api.DataPlaneServer dataPlane;
+
     static final Metadata.Key<String> VERSION_OUT = Metadata.Key.of("x-maas-model-version", Metadata.ASCII_STRING_MARSHALLER);
     static final Metadata.Key<String> TRACK_OUT = Metadata.Key.of("x-maas-track", Metadata.ASCII_STRING_MARSHALLER);
 
@@ -72,7 +74,7 @@ class RouterTest {
 
     @BeforeAll
     void connect() {
-        router = Cluster.channel(ROUTER);
+        router = Cluster.channel(dataPlane.port());
         registry = Cluster.channel(Cluster.REGISTRY_GRPC);
         Cluster.await("router routing table", () -> table.route("simple") != null);
     }
@@ -247,7 +249,7 @@ class RouterTest {
     /** One REST/JSON call through the router's HTTP port; returns status, body and the routing headers. */
     static HttpResponse<String> rest(String path, Map<String, String> headers) throws Exception {
         String body = jsonRequest();
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:18400" + path))
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + io.restassured.RestAssured.port + path))
                 .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body));
         headers.forEach(b::header);
         return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
@@ -337,7 +339,7 @@ class RouterTest {
     @Test
     @Order(8)
     void metricsGrpcHealthAndReflection() throws InterruptedException {
-        String metrics = io.restassured.RestAssured.given().port(18400).get("/metrics").then().statusCode(200)
+        String metrics = io.restassured.RestAssured.given().get("/metrics").then().statusCode(200)
                 .extract().asString();
         for (String needle : List.of("maas_router_requests_total{", "model=\"simple\"", "track=\"canary\"",
                 "maas_router_request_duration_seconds_bucket{", "maas_router_retries_total{",
@@ -373,7 +375,7 @@ class RouterTest {
         assertTrue(services.getListServicesResponse().getServiceList().stream()
                 .anyMatch(x -> x.getName().equals("inference.GRPCInferenceService")), services.toString());
         assertTrue(file.getFileDescriptorResponse().getFileDescriptorProtoCount() > 0, file.toString());
-        io.restassured.RestAssured.given().port(18400).get("/q/health/ready").then().statusCode(200);
+        io.restassured.RestAssured.given().get("/q/health/ready").then().statusCode(200);
     }
 
     double shadows(String shadowVersion, String result) {
@@ -434,7 +436,7 @@ class RouterTest {
             Cluster.await("no shadow left in flight", () -> mirror.inFlight() == 0);
             assertEquals(n, shadows("2", "compared"));
 
-            String metrics = io.restassured.RestAssured.given().port(18400).get("/metrics").then().statusCode(200)
+            String metrics = io.restassured.RestAssured.given().get("/metrics").then().statusCode(200)
                     .extract().asString();
             for (String needle : List.of("maas_router_shadow_requests_total{", "maas_router_shadow_max_abs_diff_count{",
                     "maas_router_shadow_cosine_similarity_bucket{", "maas_router_shadow_duration_seconds_bucket{")) {

@@ -15,6 +15,7 @@ import com.google.protobuf.ByteString;
 
 import io.maas.proto.inference.InferTensorContents;
 import io.maas.proto.inference.ModelInferResponse;
+import io.maas.router.adapters.ShadowOutputs;
 import io.maas.router.domain.OutputComparison;
 import io.maas.router.domain.Route;
 import io.maas.router.domain.ShadowRules;
@@ -76,7 +77,7 @@ class ShadowComparisonTest {
                 .addOutputs(out("emb", "FP32", 1, 3).setContents(InferTensorContents.newBuilder()
                         .addFp32Contents(1.25f).addFp32Contents(2).addFp32Contents(3)))
                 .build();
-        var r = OutputComparison.compare(primary, shadow);
+        var r = ShadowOutputs.compare(primary, shadow);
         assertEquals(List.of(), r.mismatched());
         assertEquals(1, r.compared().size(), r::toString);
         var d = r.compared().get(0);
@@ -98,7 +99,7 @@ class ShadowComparisonTest {
                 .addOutputs(out("b", "FP64", 2)).addRawOutputContents(ByteString.copyFrom(new byte[16]))
                 .addOutputs(out("c", "FP32", 2)).addRawOutputContents(fp32(1, 2, 3)) // contents disagree with shape
                 .build();
-        var r = OutputComparison.compare(primary, shadow);
+        var r = ShadowOutputs.compare(primary, shadow);
         assertEquals(List.of("a", "b", "c"), r.mismatched());
         assertEquals(List.of(), r.compared());
     }
@@ -110,14 +111,14 @@ class ShadowComparisonTest {
                 .addRawOutputContents(ByteString.copyFrom(a.array())).build();
         var s64 = ModelInferResponse.newBuilder().addOutputs(out("x", "FP64", 2).setContents(
                 InferTensorContents.newBuilder().addFp64Contents(1).addFp64Contents(-2.001))).build();
-        var d = OutputComparison.compare(p64, s64).compared().get(0);
+        var d = ShadowOutputs.compare(p64, s64).compared().get(0);
         assertEquals(0.001, d.maxAbsDiff(), 1e-12);
         // FP16: 1.0 = 0x3c00, 2.0 = 0x4000, -1.5 = 0xbe00, 0.000061035 (min normal) = 0x0400
         var p16 = ModelInferResponse.newBuilder().addOutputs(out("h", "FP16", 3))
                 .addRawOutputContents(fp16((short) 0x3c00, (short) 0x4000, (short) 0x0400)).build();
         var s16 = ModelInferResponse.newBuilder().addOutputs(out("h", "FP16", 3))
                 .addRawOutputContents(fp16((short) 0x3c00, (short) 0xbe00, (short) 0x0400)).build();
-        var h = OutputComparison.compare(p16, s16).compared().get(0);
+        var h = ShadowOutputs.compare(p16, s16).compared().get(0);
         assertEquals(3.5, h.maxAbsDiff(), 1e-12);
         assertEquals((1 - 3 + Math.pow(2, -28)) / (Math.sqrt(5 + Math.pow(2, -28)) * Math.sqrt(3.25 + Math.pow(2, -28))),
                 h.cosine(), 1e-9);

@@ -41,7 +41,11 @@ import io.quarkus.test.junit.QuarkusTest;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ShadowMiniLMTest {
 
-    static final int INFERENCE_GRPC = 18541;
+    @Inject
+    io.maas.router.api.DataPlaneServer dataPlane;
+
+    static final int INFERENCE_GRPC = io.maas.testsupport.FreePorts.take();
+    static final int INFERENCE_HTTP = io.maas.testsupport.FreePorts.take();
 
     public static class MiniLM implements QuarkusTestResourceLifecycleManager {
         static final Path WORK = Cluster.ROOT.resolve("router-service/target/it-minilm");
@@ -55,7 +59,7 @@ class ShadowMiniLMTest {
                 Files.createSymbolicLink(WORK.resolve("repo/minilm"), Cluster.ROOT.resolve("models/target/repository/minilm"));
                 inference = Cluster.java(Cluster.ROOT.resolve("inference-service/target/quarkus-app/quarkus-run.jar"),
                         List.of("--model-repository", WORK.resolve("repo").toString()),
-                        Map.of("MAAS_GRPC_PORT", "" + INFERENCE_GRPC, "MAAS_HTTP_PORT", "18542",
+                        Map.of("MAAS_GRPC_PORT", "" + INFERENCE_GRPC, "MAAS_HTTP_PORT", "" + INFERENCE_HTTP,
                                 "MAAS_ONNX_INTRA_OP_THREADS", "1", "ORT_DISABLE_TELEMETRY", "1"),
                         WORK.resolve("inference.log"));
             } catch (IOException e) {
@@ -81,7 +85,7 @@ class ShadowMiniLMTest {
 
     @BeforeAll
     void connect() {
-        router = Cluster.channel(RouterTest.ROUTER);
+        router = Cluster.channel(dataPlane.port());
     }
 
     @AfterAll

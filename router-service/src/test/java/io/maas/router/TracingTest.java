@@ -62,8 +62,11 @@ import io.quarkus.test.junit.TestProfile;
 @TestProfile(TracingTest.Profile.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class TracingTest {
-    static final int POD_GRPC = 18561;
-    static final int POD_HTTP = 18562;
+
+    @Inject
+    io.maas.router.api.DataPlaneServer dataPlane;
+    static final int POD_GRPC = io.maas.testsupport.FreePorts.take();
+    static final int POD_HTTP = io.maas.testsupport.FreePorts.take();
     static final String CALLER_SPAN = "00f067aa0ba902b7";
     static final Metadata.Key<String> TRACEPARENT = Metadata.Key.of("traceparent", Metadata.ASCII_STRING_MARSHALLER);
     static final Metadata.Key<String> FAIL = Metadata.Key.of("x-test-fail", Metadata.ASCII_STRING_MARSHALLER);
@@ -131,7 +134,7 @@ class TracingTest {
             exchange.close();
         });
         podHttp.start();
-        router = Cluster.channel(RouterTest.ROUTER);
+        router = Cluster.channel(dataPlane.port());
         // the router's channels to the pod were created before the pod listened: wait for them to connect
         Cluster.await("router reaching the recording pod", () -> infer("probe", Map.of()) == null);
     }
@@ -249,7 +252,7 @@ class TracingTest {
     void restTwinHandsThePodItsClientSpan() throws Exception {
         String traceId = newTraceId();
         HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                        URI.create("http://127.0.0.1:18400/v2/models/probe/infer"))
+                        URI.create("http://127.0.0.1:" + io.restassured.RestAssured.port + "/v2/models/probe/infer"))
                 .header("traceparent", caller(traceId)).header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString("{\"inputs\":[]}")).build(), HttpResponse.BodyHandlers.ofString());
         assertEquals(200, r.statusCode(), r.body());

@@ -7,6 +7,7 @@ import java.util.concurrent.TimeUnit;
 import jakarta.annotation.PostConstruct;
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
 
 import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
@@ -37,6 +38,9 @@ public class GrpcTransport implements Connections.Factory {
 
     /** The index of the worker loop running on this thread, or null off the loops. */
     private static final FastThreadLocal<Integer> LOOP_INDEX = new FastThreadLocal<>();
+
+    @Inject
+    RouterConfig config;
 
     private final boolean epoll = Epoll.isAvailable();
     private EventLoopGroup boss;
@@ -77,7 +81,8 @@ public class GrpcTransport implements Connections.Factory {
 
     /** Plaintext HTTP/2 channels to one inference pod, one per worker loop. */
     @Override
-    public LoopChannels open(String host, int port, int maxMessageBytes) {
+    public LoopChannels open(String host, int port) {
+        int maxMessageBytes = config.balancer().maxMessageBytes();
         Class<? extends SocketChannel> type = epoll ? EpollSocketChannel.class : NioSocketChannel.class;
         ManagedChannel[] channels = new ManagedChannel[loops.size()];
         for (int i = 0; i < channels.length; i++) {

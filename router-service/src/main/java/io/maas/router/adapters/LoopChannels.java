@@ -19,7 +19,6 @@ public final class LoopChannels implements Connections {
     }
 
     /** The calling loop's channel; off the loops (tests, background work) any one of them. */
-    @Override
     public ManagedChannel current() {
         int i = GrpcTransport.currentLoop();
         return channels[i >= 0 && i < channels.length ? i : ThreadLocalRandom.current().nextInt(channels.length)];

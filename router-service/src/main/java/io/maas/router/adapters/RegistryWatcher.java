@@ -1,6 +1,6 @@
 package io.maas.router.adapters;
 
-import io.maas.router.domain.RouterConfig;
+import io.maas.router.domain.ModelCatalog;
 import io.maas.router.domain.Route;
 import io.maas.router.domain.RoutingTable;
 import io.maas.router.domain.RoutingWriter;
@@ -8,8 +8,12 @@ import io.maas.router.domain.RoutingWriter;
 import java.io.File;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
@@ -27,6 +31,8 @@ import io.grpc.TlsChannelCredentials;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.MetadataUtils;
 import io.grpc.stub.StreamObserver;
+import io.maas.proto.registry.ListModelsRequest;
+import io.maas.proto.registry.ListVersionsRequest;
 import io.maas.proto.registry.ModelRegistryGrpc;
 import io.maas.proto.registry.RoutingEntry;
 import io.maas.proto.registry.RoutingEvent;
@@ -39,9 +45,14 @@ import io.maas.proto.registry.WatchRoutingRequest;
  * (registry restarting, network), the router keeps its last table and reconnects with exponential
  * backoff and jitter, resuming from the last revision it applied. The watch and the canary-abort
  * write share one channel: plaintext, or TLS when MAAS_REGISTRY_TLS / MAAS_REGISTRY_CA say so.
+ * It also keeps the registry's catalog (models and their versions), read after every routing
+ * event and every {@link #CATALOG_REFRESH_SECONDS} s, so the router can tell a caller that a model
+ * or version does not exist; a registry outage keeps the last catalog.
  */
 @ApplicationScoped
-public class RegistryWatcher implements RoutingWriter {
+public class RegistryWatcher implements RoutingWriter, ModelCatalog {
+
+    static final int CATALOG_REFRESH_SECONDS = 30;
 
     private static final System.Logger LOG = System.getLogger(RegistryWatcher.class.getName());
     static final Metadata.Key<String> AUTHORIZATION = Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
@@ -55,6 +66,8 @@ public class RegistryWatcher implements RoutingWriter {
     private volatile boolean stopped;
     private long backoffMs;
     private volatile int reconnects;
+    private volatile Map<String, Set<String>> catalog = Map.of();
+    private boolean catalogPending;
 
     @Inject
     public RegistryWatcher(RouterConfig config, RoutingTable table) {
@@ -75,6 +88,64 @@ public class RegistryWatcher implements RoutingWriter {
         });
         backoffMs = config.registry().reconnectMinMs();
         scheduler.execute(this::connect);
+        scheduler.scheduleWithFixedDelay(this::refreshCatalog, CATALOG_REFRESH_SECONDS, CATALOG_REFRESH_SECONDS,
+                TimeUnit.SECONDS);
+    }
+
+    @Override
+    public Set<String> models() {
+        return catalog.keySet();
+    }
+
+    @Override
+    public Set<String> versions(String model) {
+        return catalog.getOrDefault(model, Set.of());
+    }
+
+    /** Reads the catalog soon, once however many routing events arrive meanwhile. */
+    private synchronized void refreshCatalogSoon() {
+        if (catalogPending || stopped || scheduler == null) {
+            return;
+        }
+        catalogPending = true;
+        scheduler.schedule(this::refreshCatalog, 50, TimeUnit.MILLISECONDS);
+    }
+
+    private void refreshCatalog() {
+        synchronized (this) {
+            catalogPending = false;
+        }
+        try {
+            var stub = ModelRegistryGrpc.newBlockingStub(channel).withInterceptors(MetadataUtils.newAttachHeadersInterceptor(
+                    credentials()));
+            Map<String, Set<String>> next = new HashMap<>();
+            String page = "";
+            do {
+                var models = stub.withDeadlineAfter(5, TimeUnit.SECONDS)
+                        .listModels(ListModelsRequest.newBuilder().setPageToken(page).build());
+                for (var m : models.getModelsList()) {
+                    Set<String> versions = new TreeSet<>();
+                    String vpage = "";
+                    do {
+                        var vs = stub.withDeadlineAfter(5, TimeUnit.SECONDS).listVersions(ListVersionsRequest.newBuilder()
+                                .setModel(m.getName()).setPageToken(vpage).build());
+                        vs.getVersionsList().forEach(v -> versions.add(v.getVersion()));
+                        vpage = vs.getNextPageToken();
+                    } while (!vpage.isEmpty());
+                    next.put(m.getName(), Set.copyOf(versions));
+                }
+                page = models.getNextPageToken();
+            } while (!page.isEmpty());
+            catalog = Map.copyOf(next);
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, "catalog read failed, keeping the last one: {0}", describe(e, plaintext));
+        }
+    }
+
+    private Metadata credentials() {
+        Metadata headers = new Metadata();
+        config.registry().token().filter(t -> !t.isBlank()).ifPresent(t -> headers.put(AUTHORIZATION, "Bearer " + t));
+        return headers;
     }
 
     private static ManagedChannel channel(String address, boolean plaintext, Optional<String> ca) {
@@ -178,6 +249,7 @@ public class RegistryWatcher implements RoutingWriter {
     }
 
     void apply(RoutingEvent event) {
+        refreshCatalogSoon();
         if (event.getType() == RoutingEvent.Type.SNAPSHOT) {
             List<Route> all = new ArrayList<>();
             for (RoutingEntry e : event.getEntriesList()) {
@@ -201,10 +273,8 @@ public class RegistryWatcher implements RoutingWriter {
     /** The automatic abort's only registry write: canary weight 0, if the route is still at this revision. */
     @Override
     public long abortCanary(Route route, String reason) {
-        Metadata headers = new Metadata();
-        config.registry().token().filter(t -> !t.isBlank()).ifPresent(t -> headers.put(AUTHORIZATION, "Bearer " + t));
         return ModelRegistryGrpc.newBlockingStub(channel)
-                .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers))
+                .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(credentials()))
                 .withDeadlineAfter(5, TimeUnit.SECONDS)
                 .setRouting(SetRoutingRequest.newBuilder().setModel(route.model()).setStableVersion(route.stable())
                         .setCanaryVersion(route.canary()).setCanaryWeight(0).setReason(reason)

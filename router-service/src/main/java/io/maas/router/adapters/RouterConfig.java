@@ -1,4 +1,4 @@
-package io.maas.router.domain;
+package io.maas.router.adapters;
 
 import java.util.Optional;
 
@@ -111,7 +111,7 @@ public interface RouterConfig {
     }
 
     interface Balancer {
-        /** Consecutive failures (UNAVAILABLE, INTERNAL, UNKNOWN) that eject an endpoint. */
+        /** Consecutive server faults that say a pod is broken (UNAVAILABLE, INTERNAL, UNKNOWN, DATA_LOSS) that eject it. */
         @WithDefault("5")
         int ejectAfterFailures();
 
@@ -126,7 +126,11 @@ public interface RouterConfig {
         @WithDefault("5000")
         long rampMs();
 
-        /** Attempts per call, counting the first; only UNAVAILABLE is retried, on another endpoint, within the deadline. */
+        /** Most of a version's endpoints ejected at once, in percent (never the last one). */
+        @WithDefault("50")
+        int maxEjectedPercent();
+
+        /** Attempts per call, counting the first; only a call a pod did not run is retried, on another endpoint, within the deadline. */
         @WithDefault("3")
         int maxAttempts();
 

@@ -1,7 +1,10 @@
 package io.maas.router.adapters;
 
 import io.maas.router.domain.CanaryEvents;
+import io.maas.router.domain.ForwardingEvents;
 import io.maas.router.domain.ModelKey;
+import io.maas.router.domain.Outcome;
+import io.maas.router.domain.StatusCode;
 
 import java.time.Duration;
 import java.util.Map;
@@ -21,7 +24,7 @@ import io.micrometer.core.instrument.Timer;
  * cached, so a call costs two map lookups.
  */
 @ApplicationScoped
-public class RouterMetrics implements CanaryEvents {
+public class RouterMetrics implements CanaryEvents, ForwardingEvents {
 
     @Inject
     MeterRegistry registry;
@@ -43,7 +46,11 @@ public class RouterMetrics implements CanaryEvents {
     private final Map<Labels, Timer> shadowLatency = new ConcurrentHashMap<>();
 
     /** One finished call: maas_router_requests_total{code} and maas_router_request_duration_seconds. */
-    public void call(String method, String model, String version, String track, String code, long nanos) {
+    @Override
+    public void call(String method, ModelKey key, String track, StatusCode status, long nanos) {
+        String model = key.model();
+        String version = key.version();
+        String code = status.name();
         requests.computeIfAbsent(new CallLabels(method, model, version, track, code),
                 l -> Counter.builder("maas.router.requests")
                         .description("Calls forwarded, by final gRPC status code (OK counts too)")
@@ -61,15 +68,19 @@ public class RouterMetrics implements CanaryEvents {
                 .record(nanos, TimeUnit.NANOSECONDS);
     }
 
-    public void retry(String model, String version, String track) {
+    @Override
+    public void retry(ModelKey key, String track) {
+        String model = key.model();
+        String version = key.version();
         retries.computeIfAbsent(new Labels(model, version, track, ""),
                 l -> Counter.builder("maas.router.retries")
-                        .description("Calls retried on another endpoint after UNAVAILABLE")
+                        .description("Calls retried on another endpoint after one that did not run them")
                         .tags("model", model, "version", version, "track", track).register(registry))
                 .increment();
     }
 
-    public void ejection(ModelKey key, String endpoint) {
+    @Override
+    public void ejection(ModelKey key, String endpoint, Outcome last) {
         ejections.computeIfAbsent(new Labels(key.model(), key.version(), endpoint, ""),
                 l -> Counter.builder("maas.router.ejections")
                         .description("Endpoints ejected after consecutive failures")

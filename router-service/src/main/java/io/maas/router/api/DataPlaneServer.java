@@ -17,7 +17,7 @@ import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.maas.proto.inference.GRPCInferenceServiceGrpc;
 import io.maas.router.adapters.GrpcTransport;
-import io.maas.router.domain.RouterConfig;
+import io.maas.router.adapters.RouterConfig;
 import io.maas.router.domain.RouterState;
 
 /**
@@ -68,7 +68,12 @@ public class DataPlaneServer {
         // Readiness follows the routing table and draining; probes read it from here.
         healthUpdates.scheduleWithFixedDelay(this::updateHealth, 200, 200, TimeUnit.MILLISECONDS);
         LOG.log(System.Logger.Level.INFO, "router gRPC listening on {0}:{1}", config.server().host(),
-                String.valueOf(config.server().grpcPort()));
+                String.valueOf(server.getPort()));
+    }
+
+    /** The port actually bound (the configured one, or the kernel's choice for 0). */
+    public int port() {
+        return server.getPort();
     }
 
     private void updateHealth() {

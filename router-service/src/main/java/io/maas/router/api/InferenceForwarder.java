@@ -1,19 +1,22 @@
 package io.maas.router.api;
 
-import io.maas.router.domain.RouterConfig;
-import io.maas.router.domain.CanaryGuard;
-import io.maas.router.domain.Endpoint;
-import io.maas.router.domain.EndpointPool;
-import io.maas.router.domain.ModelKey;
-import io.maas.router.domain.Route;
-import io.maas.router.domain.RouterState;
-import io.maas.router.domain.RoutingTable;
-import io.maas.router.domain.VersionChooser;
 import io.maas.router.adapters.Bytes;
+import io.maas.router.adapters.GrpcStatuses;
+import io.maas.router.adapters.LoopChannels;
 import io.maas.router.adapters.Payload;
 import io.maas.router.adapters.RequestHeader;
-import io.maas.router.adapters.RouterMetrics;
+import io.maas.router.adapters.RouterConfig;
 import io.maas.router.adapters.Tracing;
+import io.maas.router.domain.CallKind;
+import io.maas.router.domain.Endpoint;
+import io.maas.router.domain.ForwardedCall;
+import io.maas.router.domain.Forwarding;
+import io.maas.router.domain.ModelKey;
+import io.maas.router.domain.Outcome;
+import io.maas.router.domain.RouterState;
+import io.maas.router.domain.StatusCode;
+import io.maas.router.domain.Target;
+import io.maas.router.domain.Upstream;
 
 import java.io.IOException;
 import java.util.ArrayList;
@@ -65,16 +68,9 @@ public class InferenceForwarder implements BindableService {
     static final Metadata.Key<String> TRACK_OUT = Metadata.Key.of("x-maas-track", Metadata.ASCII_STRING_MARSHALLER);
 
     @Inject
-    RoutingTable table;
-    @Inject
-    EndpointPool pool;
+    Forwarding forwarding;
     @Inject
     RouterConfig config;
-    @Inject
-    RouterMetrics metrics;
-    @Inject
-    CanaryGuard canary;
-
     @Inject
     RouterState state;
     @Inject
@@ -132,54 +128,51 @@ public class InferenceForwarder implements BindableService {
     /** One model-scoped method: a unary call handled without stubs, bytes in, bytes out. */
     private final class Handler implements ServerCallHandler<byte[], byte[]> {
         private final String method;
+        private final CallKind kind;
         private final MethodDescriptor<Payload, byte[]> client;
 
         Handler(String method, MethodDescriptor<Payload, byte[]> client) {
             this.method = method;
+            this.kind = CallKind.primary(method, method.equals("ModelInfer"));
             this.client = client;
         }
 
         @Override
         public ServerCall.Listener<byte[]> startCall(ServerCall<byte[], byte[]> call, Metadata headers) {
             call.request(2);
-            Deadline callerDeadline = Context.current().getDeadline();
-            Deadline deadline = callerDeadline;
-            if (deadline == null && config.balancer().defaultTimeoutMs() > 0) {
-                deadline = Deadline.after(config.balancer().defaultTimeoutMs(), TimeUnit.MILLISECONDS);
-            }
-            return new Forward(method, client, call, headers, deadline, callerDeadline);
+            return new Forward(method, kind, client, call, headers, Context.current().getDeadline());
         }
     }
 
-    /** The state of one forwarded call, across its attempts. */
-    private final class Forward extends ServerCall.Listener<byte[]> {
+    /** The gRPC transport of one call: reads it, sends the attempts the pipeline asks for, answers. */
+    private final class Forward extends ServerCall.Listener<byte[]> implements Upstream {
         final String method;
+        final CallKind kind;
         final MethodDescriptor<Payload, byte[]> clientMethod;
         final ServerCall<byte[], byte[]> call;
         final Metadata headers;
-        final Deadline deadline;
         final Deadline callerDeadline;
-        final long start = System.nanoTime();
         final Span span;
-        final List<Endpoint> tried = new ArrayList<>(2);
         byte[] request;
         Payload payload;
-        ModelKey key;
-        String track;
+        Target target;
+        Deadline deadline;
+        ForwardedCall forwarded;
         volatile ClientCall<Payload, byte[]> upstream;
-        boolean headersSent;
+        Metadata responseHeaders;
+        byte[] response;
+        Metadata responseTrailers;
         boolean done;
         /** The mirrored call when this one is shadowed, given the primary's response once it is in. */
         ShadowMirror.Shadow shadow;
-        byte[] okResponse;
 
-        Forward(String method, MethodDescriptor<Payload, byte[]> clientMethod, ServerCall<byte[], byte[]> call,
-                Metadata headers, Deadline deadline, Deadline callerDeadline) {
+        Forward(String method, CallKind kind, MethodDescriptor<Payload, byte[]> clientMethod,
+                ServerCall<byte[], byte[]> call, Metadata headers, Deadline callerDeadline) {
             this.method = method;
+            this.kind = kind;
             this.clientMethod = clientMethod;
             this.call = call;
             this.headers = headers;
-            this.deadline = deadline;
             this.callerDeadline = callerDeadline;
             this.span = tracing.server(GRPCInferenceServiceGrpc.SERVICE_NAME, method, headers);
         }
@@ -187,7 +180,7 @@ public class InferenceForwarder implements BindableService {
         @Override
         public void onMessage(byte[] message) {
             if (request != null) {
-                finish(Status.INTERNAL.withDescription("more than one request message on a unary call"), new Metadata());
+                refuse(Status.INVALID_ARGUMENT.withDescription("more than one request message on a unary call"));
                 return;
             }
             request = message;
@@ -199,53 +192,47 @@ public class InferenceForwarder implements BindableService {
                 return;
             }
             if (request == null) {
-                finish(Status.INTERNAL.withDescription("no request message"), new Metadata());
+                refuse(Status.INVALID_ARGUMENT.withDescription("no request message"));
                 return;
             }
             RequestHeader rh;
             try {
                 rh = RequestHeader.parse(request);
             } catch (IOException | RuntimeException e) {
-                finish(Status.INVALID_ARGUMENT.withDescription("request is not a valid protobuf message: " + e.getMessage()),
-                        new Metadata());
+                refuse(Status.INVALID_ARGUMENT.withDescription("request is not a valid protobuf message: " + e.getMessage()));
                 return;
             }
-            if (rh.model().isEmpty()) {
-                finish(Status.INVALID_ARGUMENT.withDescription("model name is required"), new Metadata());
-                return;
-            }
-            Route route = table.route(rh.model());
-            VersionChooser.Choice choice;
             try {
-                choice = VersionChooser.chooseOrOnlyVersion(rh.model(), route, pool.versions(rh.model()), rh.version(),
-                        headers.get(PIN), headers.get(CANARY), headers.get(ROUTING_KEY));
-            } catch (VersionChooser.NoRoute e) {
-                finish(Status.NOT_FOUND.withDescription(e.getMessage()), new Metadata());
+                target = forwarding.target(rh.model(), rh.version(), headers.get(PIN), headers.get(CANARY),
+                        headers.get(ROUTING_KEY));
+            } catch (Forwarding.Refused e) {
+                refuse(GrpcStatuses.status(e.outcome()));
                 return;
             }
-            key = new ModelKey(rh.model(), choice.version());
-            track = choice.track();
-            if ("other".equals(track)) {
-                String label = pool.trackLabel(key);
-                if (label != null) {
-                    track = label;
-                }
-            }
+            ModelKey key = target.key();
             span.setAttribute(Tracing.MODEL, key.model());
             span.setAttribute(Tracing.VERSION, key.version());
-            span.setAttribute(Tracing.TRACK, track);
-            payload = new Payload(request, choice.version().equals(rh.version()) ? Payload.NO_SUFFIX
-                    : RequestHeader.versionSuffix(choice.version()));
-            state.callStarted();
-            attempt();
-            if (method.equals("ModelInfer")) {
+            span.setAttribute(Tracing.TRACK, target.track());
+            payload = new Payload(request, key.version().equals(rh.version()) ? Payload.NO_SUFFIX
+                    : RequestHeader.versionSuffix(key.version()));
+            long deadlineNanos;
+            if (callerDeadline != null) {
+                deadline = callerDeadline;
+                deadlineNanos = System.nanoTime() + callerDeadline.timeRemaining(TimeUnit.NANOSECONDS);
+            } else {
+                deadlineNanos = forwarding.defaultDeadlineNanos();
+                deadline = deadlineNanos == 0 ? null
+                        : Deadline.after(deadlineNanos - System.nanoTime(), TimeUnit.NANOSECONDS);
+            }
+            forwarded = forwarding.start(kind, target, this, deadlineNanos, callerDeadline != null);
+            if (kind.infer()) {
                 // after the primary is on its way; a no-op unless a shadow rule selects this call
-                ShadowMirror.Shadow s = mirror.maybeMirror(rh.model(), choice.version(), route, request,
+                ShadowMirror.Shadow s = mirror.maybeMirror(key.model(), key.version(), target.route(), request,
                         headers, callerDeadline);
                 if (s != null) {
                     synchronized (this) {
                         if (done) {
-                            s.primaryResult(okResponse);
+                            s.primaryResult(response);
                         } else {
                             shadow = s;
                         }
@@ -254,65 +241,43 @@ public class InferenceForwarder implements BindableService {
             }
         }
 
-        void attempt() {
-            if (deadline != null && deadline.isExpired()) {
-                finish(Status.DEADLINE_EXCEEDED.withDescription("deadline expired in the router"), new Metadata());
-                return;
-            }
-            Endpoint endpoint = pool.pick(key, tried);
-            if (endpoint == null) {
-                finish(Status.UNAVAILABLE.withDescription((tried.isEmpty() ? "no available endpoint for " : "no other endpoint for ")
-                        + key + (pool.endpoints(key).isEmpty() ? " (none discovered)" : "")), new Metadata());
-                return;
-            }
-            tried.add(endpoint);
-            endpoint.acquired();
+        @Override
+        public void send(ForwardedCall forwardedCall, Endpoint endpoint, int attempt) {
             CallOptions options = CallOptions.DEFAULT.withMaxOutboundMessageSize(config.balancer().maxMessageBytes());
             if (deadline != null) {
                 options = options.withDeadline(deadline);
             }
-            ClientCall<Payload, byte[]> up = endpoint.channel().newCall(clientMethod, options);
+            ClientCall<Payload, byte[]> up = ((LoopChannels) endpoint.connections()).current().newCall(clientMethod, options);
             upstream = up;
             Span attemptSpan = tracing.client(span, GRPCInferenceServiceGrpc.SERVICE_NAME, method, endpoint.host(),
-                    endpoint.port(), tried.size());
+                    endpoint.port(), attempt);
             Metadata upstreamHeaders = headers(headers);
             tracing.inject(attemptSpan, upstreamHeaders);
             up.start(new ClientCall.Listener<>() {
-                Metadata responseHeaders;
-                byte[] response;
+                Metadata h;
+                byte[] message;
 
                 @Override
                 public void onHeaders(Metadata h) {
-                    responseHeaders = h;
+                    this.h = h;
                 }
 
                 @Override
                 public void onMessage(byte[] message) {
-                    response = message;
+                    this.message = message;
                 }
 
                 @Override
                 public void onClose(Status status, Metadata trailers) {
-                    endpoint.released();
                     Tracing.end(attemptSpan, status, false);
-                    outcome(endpoint, status);
-                    synchronized (Forward.this) {
-                        if (done) {
-                            return;
+                    if (status.isOk() && message != null) {
+                        synchronized (Forward.this) {
+                            responseHeaders = h;
+                            response = message;
                         }
-                        if (status.getCode() == Status.Code.UNAVAILABLE && response == null
-                                && tried.size() < config.balancer().maxAttempts()) {
-                            metrics.retry(key.model(), key.version(), track);
-                            attempt();
-                            return;
-                        }
-                        if (response != null && status.isOk()) {
-                            sendHeaders(responseHeaders);
-                            call.sendMessage(response);
-                            okResponse = response;
-                        }
-                        finish(status, trailers);
                     }
+                    responseTrailers = trailers;
+                    forwardedCall.attemptDone(endpoint, GrpcStatuses.outcome(status, h != null || message != null));
                 }
             }, upstreamHeaders);
             up.request(2);
@@ -320,59 +285,64 @@ public class InferenceForwarder implements BindableService {
             up.halfClose();
         }
 
-        private void outcome(Endpoint endpoint, Status status) {
-            switch (status.getCode()) {
-                case UNAVAILABLE, INTERNAL, UNKNOWN, DATA_LOSS -> {
-                    if (pool.failure(endpoint)) {
-                        metrics.ejection(key, endpoint.address());
-                        LOG.log(System.Logger.Level.WARNING, "ejected {0} serving {1} after {2} consecutive failures (last: {3})",
-                                endpoint, key, config.balancer().ejectAfterFailures(), status);
-                    }
+        @Override
+        public void finish(Outcome outcome) {
+            Status status = GrpcStatuses.status(outcome);
+            Metadata trailers = responseTrailers != null && outcome.code() != StatusCode.DEADLINE_EXCEEDED
+                    ? responseTrailers : new Metadata();
+            ShadowMirror.Shadow s;
+            synchronized (this) {
+                if (done) {
+                    return;
                 }
-                default -> endpoint.success();
+                done = true;
+                s = shadow;
+                if (outcome.ok() && response != null) {
+                    sendHeaders(responseHeaders);
+                    call.sendMessage(response);
+                } else {
+                    response = null;
+                }
+                close(status, trailers);
             }
+            if (s != null) {
+                s.primaryResult(response);
+            }
+            Tracing.end(span, status, true);
+        }
+
+        /** Refused before forwarding: answered here, never counted against a version. */
+        private void refuse(Status status) {
+            synchronized (this) {
+                if (done) {
+                    return;
+                }
+                done = true;
+                close(status, new Metadata());
+            }
+            Tracing.end(span, status, true);
         }
 
         private void sendHeaders(Metadata upstreamHeaders) {
-            if (headersSent) {
-                return;
-            }
-            headersSent = true;
             Metadata out = new Metadata();
             if (upstreamHeaders != null) {
                 out.merge(upstreamHeaders);
             }
-            out.put(VERSION_OUT, key.version());
-            out.put(TRACK_OUT, track);
+            out.put(VERSION_OUT, target.key().version());
+            out.put(TRACK_OUT, target.track());
             call.sendHeaders(out);
         }
 
-        synchronized void finish(Status status, Metadata trailers) {
-            if (done) {
-                return;
-            }
-            done = true;
-            if (!headersSent && key != null) {
-                trailers.put(VERSION_OUT, key.version());
-                trailers.put(TRACK_OUT, track);
+        private void close(Status status, Metadata trailers) {
+            if (target != null && !(status.isOk() && response != null)) {
+                trailers.put(VERSION_OUT, target.key().version());
+                trailers.put(TRACK_OUT, target.track());
             }
             try {
                 call.close(status, trailers);
             } catch (RuntimeException e) {
                 LOG.log(System.Logger.Level.DEBUG, "closing call failed", e);
             }
-            if (key != null) {
-                long nanos = System.nanoTime() - start;
-                metrics.call(method, key.model(), key.version(), track, status.getCode().name(), nanos);
-                if (method.equals("ModelInfer")) {
-                    canary.record(key, status.getCode(), nanos);
-                }
-                state.callFinished();
-            }
-            if (shadow != null) {
-                shadow.primaryResult(status.isOk() ? okResponse : null);
-            }
-            Tracing.end(span, status, true);
         }
 
         @Override
@@ -381,6 +351,10 @@ public class InferenceForwarder implements BindableService {
                 if (done) {
                     return;
                 }
+            }
+            ForwardedCall f = forwarded;
+            if (f != null) {
+                f.cancel();
             }
             ClientCall<Payload, byte[]> up = upstream;
             if (up != null) {

@@ -2,8 +2,6 @@ package io.maas.router.api;
 
 import java.net.ConnectException;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.regex.Pattern;
@@ -19,7 +17,6 @@ import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 
-import io.grpc.Status;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
@@ -28,16 +25,19 @@ import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
-import io.maas.router.adapters.RouterMetrics;
+import io.maas.router.adapters.HttpStatuses;
+import io.maas.router.adapters.RouterConfig;
 import io.maas.router.adapters.Tracing;
-import io.maas.router.domain.CanaryGuard;
+import io.maas.router.domain.CallKind;
 import io.maas.router.domain.Endpoint;
-import io.maas.router.domain.EndpointPool;
+import io.maas.router.domain.ForwardedCall;
+import io.maas.router.domain.Forwarding;
 import io.maas.router.domain.ModelKey;
-import io.maas.router.domain.RouterConfig;
+import io.maas.router.domain.Outcome;
 import io.maas.router.domain.RouterState;
-import io.maas.router.domain.RoutingTable;
-import io.maas.router.domain.VersionChooser;
+import io.maas.router.domain.StatusCode;
+import io.maas.router.domain.Target;
+import io.maas.router.domain.Upstream;
 
 /**
  * The REST/JSON twin of the router: the same version choice as gRPC (explicit version, pin,
@@ -51,15 +51,9 @@ public class RestForwarder {
     private static final String HEADER_LENGTH = "Inference-Header-Content-Length";
 
     @Inject
-    RoutingTable table;
-    @Inject
-    EndpointPool pool;
+    Forwarding forwarding;
     @Inject
     RouterConfig config;
-    @Inject
-    RouterMetrics metrics;
-    @Inject
-    CanaryGuard canary;
     @Inject
     RouterState state;
     @Inject
@@ -136,62 +130,59 @@ public class RestForwarder {
     private CompletionStage<Response> forward(String method, String model, String version, String suffix,
                                               HttpHeaders headers, byte[] body) {
         if (!NAME.matcher(model).matches() || (!version.isEmpty() && !NAME.matcher(version).matches())) {
-            return done(error(400, "invalid model name or version"));
+            return CompletableFuture.completedFuture(error(400, "invalid model name or version"));
         }
-        VersionChooser.Choice choice;
+        Target target;
         try {
-            choice = VersionChooser.chooseOrOnlyVersion(model, table.route(model), pool.versions(model), version,
-                    headers.getHeaderString(InferenceForwarder.PIN.name()),
+            target = forwarding.target(model, version, headers.getHeaderString(InferenceForwarder.PIN.name()),
                     headers.getHeaderString(InferenceForwarder.CANARY.name()),
                     headers.getHeaderString(InferenceForwarder.ROUTING_KEY.name()));
-        } catch (VersionChooser.NoRoute e) {
-            return done(error(404, e.getMessage()));
+        } catch (Forwarding.Refused e) {
+            return CompletableFuture.completedFuture(error(HttpStatuses.http(e.outcome().code()), e.getMessage()));
         }
-        Call call = new Call(method, new ModelKey(model, choice.version()), choice.track(), suffix, headers, body);
-        return call.attempt();
+        boolean infer = suffix.equals("/infer");
+        Call call = new Call(method, target, suffix, headers, body);
+        forwarding.start(CallKind.primary("REST" + (suffix.isEmpty() ? "/metadata" : suffix), infer), target, call,
+                forwarding.defaultDeadlineNanos(), false);
+        return call.result;
     }
 
-    /** One REST call across its attempts: a pod that refuses the connection is tried no more. */
-    private final class Call {
+    /** The REST transport of one call: the pod's HTTP answer is passed back unchanged. */
+    private final class Call implements Upstream {
         final String method;
-        final ModelKey key;
-        final String track;
+        final Target target;
         final String suffix;
         final HttpHeaders headers;
         final byte[] body;
-        final long start = System.nanoTime();
-        final List<Endpoint> tried = new ArrayList<>(2);
+        final CompletableFuture<Response> result = new CompletableFuture<>();
         /** With tracing on, Quarkus' HTTP client span is the pod's parent; otherwise the caller's headers pass on. */
         final boolean traced = tracing.inSpan();
+        /** The last pod answer, passed through as it is unless the pipeline answers otherwise. */
+        volatile Reply reply;
 
-        Call(String method, ModelKey key, String track, String suffix, HttpHeaders headers, byte[] body) {
+        Call(String method, Target target, String suffix, HttpHeaders headers, byte[] body) {
             this.method = method;
-            this.key = key;
-            this.track = track;
+            this.target = target;
             this.suffix = suffix;
             this.headers = headers;
             this.body = body;
         }
 
-        CompletionStage<Response> attempt() {
-            Endpoint endpoint = pool.pick(key, tried);
-            while (endpoint != null && endpoint.httpAddress() == null) {
-                tried.add(endpoint);
-                endpoint = pool.pick(key, tried);
-            }
-            if (endpoint == null) {
-                return done(finish(error(503, "no available endpoint with an HTTP port for " + key)));
-            }
-            tried.add(endpoint);
-            Endpoint chosen = endpoint;
-            String address = chosen.httpAddress();
+        @Override
+        public boolean reaches(Endpoint endpoint) {
+            return endpoint.httpAddress() != null;
+        }
+
+        @Override
+        public void send(ForwardedCall call, Endpoint endpoint, int attempt) {
+            String address = endpoint.httpAddress();
             int colon = address.lastIndexOf(':');
+            ModelKey key = target.key();
             RequestOptions options = new RequestOptions().setMethod(HttpMethod.valueOf(method))
                     .setHost(address.substring(0, colon)).setPort(Integer.parseInt(address.substring(colon + 1)))
                     .setURI("/v2/models/" + key.model() + "/versions/" + key.version() + suffix)
                     .setIdleTimeout(config.balancer().defaultTimeoutMs());
-            chosen.acquired();
-            return http.request(options).compose(request -> {
+            http.request(options).compose(request -> {
                         copy(HttpHeaders.CONTENT_TYPE, request);
                         copy(HEADER_LENGTH, request);
                         if (!traced) {
@@ -203,28 +194,21 @@ public class RestForwarder {
                     })
                     .compose(response -> response.body().map(b -> new Reply(response.statusCode(),
                             response.getHeader(HttpHeaders.CONTENT_TYPE), response.getHeader(HEADER_LENGTH), b.getBytes())))
-                    .toCompletionStage()
-                    .handle((reply, failure) -> {
-                        chosen.released();
-                        if (failure instanceof ConnectException && tried.size() < config.balancer().maxAttempts()) {
-                            pool.failure(chosen);
-                            metrics.retry(key.model(), key.version(), track);
-                            return attempt();
+                    .onComplete(done -> {
+                        if (done.succeeded()) {
+                            Reply r = done.result();
+                            reply = r;
+                            StatusCode code = HttpStatuses.code(r.status());
+                            // 503 is a pod that did not take the call (not ready, draining), as in gRPC
+                            call.attemptDone(endpoint, new Outcome(code, code == StatusCode.OK ? "" : errorText(r),
+                                    code == StatusCode.UNAVAILABLE));
+                        } else {
+                            Throwable failure = done.cause();
+                            reply = null;
+                            call.attemptDone(endpoint, new Outcome(StatusCode.UNAVAILABLE, "endpoint " + address
+                                    + " failed: " + failure, failure instanceof ConnectException));
                         }
-                        if (failure != null) {
-                            return done(finish(error(503, "endpoint " + address + " failed: " + failure)));
-                        }
-                        chosen.success();
-                        Response.ResponseBuilder out = Response.status(reply.status()).entity(reply.body());
-                        if (reply.contentType() != null) {
-                            out.type(reply.contentType());
-                        }
-                        if (reply.headerLength() != null) {
-                            out.header(HEADER_LENGTH, reply.headerLength());
-                        }
-                        return done(finish(out.build()));
-                    })
-                    .thenCompose(stage -> stage);
+                    });
         }
 
         private void copy(String name, HttpClientRequest request) {
@@ -234,41 +218,38 @@ public class RestForwarder {
             }
         }
 
-        /** Adds the routing headers and records the call like a gRPC one (REST statuses mapped to codes). */
-        private Response finish(Response response) {
-            Status.Code code = code(response.getStatus());
-            long nanos = System.nanoTime() - start;
-            metrics.call("REST" + (suffix.isEmpty() ? "/metadata" : suffix), key.model(), key.version(), track,
-                    code.name(), nanos);
-            if (suffix.equals("/infer")) {
-                canary.record(key, code, nanos);
+        /** The pod's answer when the outcome is the pod's own, otherwise the router's; with the routing headers. */
+        @Override
+        public void finish(Outcome outcome) {
+            Reply r = reply;
+            Response response;
+            if (r != null && HttpStatuses.code(r.status()) == outcome.code()) {
+                Response.ResponseBuilder out = Response.status(r.status()).entity(r.body());
+                if (r.contentType() != null) {
+                    out.type(r.contentType());
+                }
+                if (r.headerLength() != null) {
+                    out.header(HEADER_LENGTH, r.headerLength());
+                }
+                response = out.build();
+            } else {
+                response = error(HttpStatuses.http(outcome.code()), outcome.message());
             }
-            return Response.fromResponse(response).header(InferenceForwarder.VERSION_OUT.name(), key.version())
-                    .header(InferenceForwarder.TRACK_OUT.name(), track).build();
+            result.complete(Response.fromResponse(response)
+                    .header(InferenceForwarder.VERSION_OUT.name(), target.key().version())
+                    .header(InferenceForwarder.TRACK_OUT.name(), target.track()).build());
         }
     }
 
-    private static Status.Code code(int httpStatus) {
-        return switch (httpStatus) {
-            case 200 -> Status.Code.OK;
-            case 400 -> Status.Code.INVALID_ARGUMENT;
-            case 404 -> Status.Code.NOT_FOUND;
-            case 413, 429 -> Status.Code.RESOURCE_EXHAUSTED;
-            case 499 -> Status.Code.CANCELLED;
-            case 503 -> Status.Code.UNAVAILABLE;
-            case 504 -> Status.Code.DEADLINE_EXCEEDED;
-            default -> httpStatus < 400 ? Status.Code.OK : httpStatus < 500 ? Status.Code.FAILED_PRECONDITION
-                    : Status.Code.INTERNAL;
-        };
+    /** A pod's error body as text for the outcome (the caller still gets the body itself). */
+    private static String errorText(Reply r) {
+        String text = new String(r.body(), StandardCharsets.UTF_8);
+        return text.length() > 500 ? text.substring(0, 500) : text;
     }
 
     private static Response error(int status, String message) {
         String json = "{\"error\":\"" + message.replace("\\", "\\\\").replace("\"", "'") + "\"}";
         return Response.status(status).entity(json.getBytes(StandardCharsets.UTF_8)).type(MediaType.APPLICATION_JSON)
                 .build();
-    }
-
-    private static <T> CompletionStage<T> done(T value) {
-        return CompletableFuture.completedFuture(value);
     }
 }

@@ -1,6 +1,6 @@
 package io.maas.router.api;
 
-import io.maas.router.domain.RouterConfig;
+import io.maas.router.adapters.RouterConfig;
 import io.maas.router.domain.CanaryGuard;
 import io.maas.router.domain.EndpointPool;
 import io.maas.router.domain.RouterState;

@@ -1,17 +1,24 @@
 package io.maas.router.api;
 
+import io.maas.router.adapters.GrpcStatuses;
+import io.maas.router.adapters.LoopChannels;
 import io.maas.router.adapters.Payload;
 import io.maas.router.adapters.RequestHeader;
+import io.maas.router.adapters.RouterConfig;
 import io.maas.router.adapters.RouterMetrics;
+import io.maas.router.adapters.ShadowOutputs;
+import io.maas.router.domain.CallKind;
 import io.maas.router.domain.Endpoint;
-import io.maas.router.domain.EndpointPool;
+import io.maas.router.domain.ForwardedCall;
+import io.maas.router.domain.Forwarding;
 import io.maas.router.domain.ModelKey;
-import io.maas.router.domain.OutputComparison;
+import io.maas.router.domain.Outcome;
 import io.maas.router.domain.Route;
-import io.maas.router.domain.RouterConfig;
 import io.maas.router.domain.ShadowRules;
+import io.maas.router.domain.StatusCode;
+import io.maas.router.domain.Target;
+import io.maas.router.domain.Upstream;
 
-import java.util.List;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -38,9 +45,10 @@ import io.quarkus.runtime.Startup;
 /**
  * Shadow traffic: a configured share of a model's ModelInfer calls is mirrored (same bytes, the
  * shadow version appended as field 2) to an endpoint of a candidate version, fire-and-forget.
- * The caller only ever gets the primary's response; a shadow is never retried, never counted in
- * the primary's metrics or the canary window, and dropped when {@code max-in-flight} shadows are
- * already pending. Once both responses are in, they are decoded and compared on a separate
+ * The caller only ever gets the primary's response. A shadow goes through the same pipeline as
+ * the primary (one attempt; a pod's server faults count toward its ejection like any other call),
+ * is never counted in the primary's metrics or the canary window, and is dropped when
+ * {@code max-in-flight} shadows are already pending. Once both responses are in, they are decoded and compared on a separate
  * thread (the only place the router decodes tensors), and the result goes to metrics.
  */
 @Startup
@@ -58,7 +66,7 @@ public class ShadowMirror {
     @Inject
     RouterConfig config;
     @Inject
-    EndpointPool pool;
+    Forwarding forwarding;
     @Inject
     RouterMetrics metrics;
 
@@ -146,49 +154,62 @@ public class ShadowMirror {
         }
 
         void start(byte[] request, Metadata headers, Deadline callerDeadline) {
-            Deadline deadline = Deadline.after(config.shadow().timeoutMs(), TimeUnit.MILLISECONDS);
+            long deadlineNanos = System.nanoTime() + config.shadow().timeoutMs() * 1_000_000L;
             if (callerDeadline != null) {
-                deadline = deadline.minimum(callerDeadline);
+                deadlineNanos = Math.min(deadlineNanos, System.nanoTime() + callerDeadline.timeRemaining(TimeUnit.NANOSECONDS));
             }
-            Endpoint endpoint = pool.pick(new ModelKey(model, shadowVersion), List.of());
-            if (endpoint == null) {
-                shadowResult(null, "shadow_failed");
-                return;
-            }
+            Deadline deadline = Deadline.after(Math.max(0, deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
             Metadata md = InferenceForwarder.headers(headers);
             md.put(SHADOW_HEADER, "true");
+            Payload payload = new Payload(request, RequestHeader.versionSuffix(shadowVersion));
             long start = System.nanoTime();
-            try {
-                ClientCall<Payload, byte[]> call = endpoint.channel().newCall(INFER, CallOptions.DEFAULT.withDeadline(deadline)
-                        .withMaxOutboundMessageSize(config.balancer().maxMessageBytes()));
-                endpoint.acquired();
-                call.start(new ClientCall.Listener<>() {
-                    byte[] response;
+            forwarding.start(CallKind.SHADOW, new Target(new ModelKey(model, shadowVersion), "shadow", null), new Upstream() {
+                volatile byte[] response;
 
-                    @Override
-                    public void onMessage(byte[] message) {
-                        response = message;
-                    }
+                @Override
+                public void send(ForwardedCall call, Endpoint endpoint, int attempt) {
+                    try {
+                        ClientCall<Payload, byte[]> c = ((LoopChannels) endpoint.connections()).current().newCall(INFER,
+                                CallOptions.DEFAULT.withDeadline(deadline)
+                                        .withMaxOutboundMessageSize(config.balancer().maxMessageBytes()));
+                        c.start(new ClientCall.Listener<>() {
+                            boolean responded;
 
-                    @Override
-                    public void onClose(Status status, Metadata trailers) {
-                        endpoint.released();
-                        if (status.isOk() && response != null) {
-                            metrics.shadowLatency(model, shadowVersion, System.nanoTime() - start);
-                            shadowResult(response, null);
-                        } else {
-                            LOG.log(System.Logger.Level.DEBUG, "shadow call to {0}:{1} failed: {2}", model, shadowVersion, status);
-                            shadowResult(null, "shadow_failed");
-                        }
+                            @Override
+                            public void onHeaders(Metadata h) {
+                                responded = true;
+                            }
+
+                            @Override
+                            public void onMessage(byte[] message) {
+                                response = message;
+                            }
+
+                            @Override
+                            public void onClose(Status status, Metadata trailers) {
+                                call.attemptDone(endpoint, GrpcStatuses.outcome(status, responded));
+                            }
+                        }, md);
+                        c.request(2);
+                        c.sendMessage(payload);
+                        c.halfClose();
+                    } catch (RuntimeException e) {
+                        call.attemptDone(endpoint, new Outcome(StatusCode.INTERNAL, "shadow call failed to start: " + e, true));
                     }
-                }, md);
-                call.request(2);
-                call.sendMessage(new Payload(request, RequestHeader.versionSuffix(shadowVersion)));
-                call.halfClose();
-            } catch (RuntimeException e) {
-                LOG.log(System.Logger.Level.DEBUG, "shadow call failed to start", e);
-                shadowResult(null, "shadow_failed");
-            }
+                }
+
+                @Override
+                public void finish(Outcome outcome) {
+                    if (outcome.ok() && response != null) {
+                        metrics.shadowLatency(model, shadowVersion, System.nanoTime() - start);
+                        shadowResult(response, null);
+                    } else {
+                        LOG.log(System.Logger.Level.DEBUG, "shadow call to {0}:{1} failed: {2} {3}", model, shadowVersion,
+                                outcome.code(), outcome.message());
+                        shadowResult(null, "shadow_failed");
+                    }
+                }
+            }, deadlineNanos, callerDeadline != null);
         }
 
         /** The primary's outcome: its response bytes when it succeeded, null otherwise. */
@@ -236,7 +257,7 @@ public class ShadowMirror {
 
         private void compare() {
             try {
-                var result = OutputComparison.compare(ModelInferResponse.parseFrom(primary), ModelInferResponse.parseFrom(shadow));
+                var result = ShadowOutputs.compare(ModelInferResponse.parseFrom(primary), ModelInferResponse.parseFrom(shadow));
                 for (var d : result.compared()) {
                     metrics.shadowOutput(model, version, shadowVersion, d.output(), d.maxAbsDiff(), d.cosine());
                 }

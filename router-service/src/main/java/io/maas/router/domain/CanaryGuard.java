@@ -6,45 +6,39 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
-import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.inject.Inject;
-
-import io.grpc.Status;
-import io.grpc.StatusRuntimeException;
-
 /**
  * Compares each canary with its stable version over a sliding window, once a second. When the
  * canary's error rate exceeds the stable's by more than the margin, or its p99 latency exceeds the
  * limit, it aborts: the router stops sending to the canary at once (locally, until the registry
  * publishes a newer revision of the model) and writes canary weight 0 with the reason to the
  * registry, which every other router then receives through its watch stream.
- * Errors are every final status but OK and CANCELLED (the caller gave up): see {@link #isError}.
+ * Its evidence is server faults only ({@link Fault}): the pipeline leaves a caller's mistakes out
+ * of the window, so garbage sent to the canary never aborts it.
  */
-@ApplicationScoped
-public class CanaryGuard {
+public final class CanaryGuard {
 
     private static final System.Logger LOG = System.getLogger(CanaryGuard.class.getName());
 
-    @Inject
-    RouterConfig config;
-    @Inject
-    RoutingTable table;
-    @Inject
-    RoutingWriter registry;
-    @Inject
-    CanaryEvents metrics;
+    private final CanaryPolicy policy;
+    private final RoutingTable table;
+    private final RoutingWriter registry;
+    private final CanaryEvents metrics;
 
     private final Map<ModelKey, VersionStats> stats = new ConcurrentHashMap<>();
     private final Map<String, Long> lastAttempt = new ConcurrentHashMap<>();
     private ScheduledExecutorService scheduler;
 
-    public static boolean isError(Status.Code code) {
-        return code != Status.Code.OK && code != Status.Code.CANCELLED;
+    public CanaryGuard(CanaryPolicy policy, RoutingTable table, RoutingWriter registry, CanaryEvents metrics) {
+        this.policy = policy;
+        this.table = table;
+        this.registry = registry;
+        this.metrics = metrics;
     }
 
-    public void record(ModelKey key, Status.Code code, long nanos) {
-        stats.computeIfAbsent(key, k -> new VersionStats(config.canary().windowSeconds()))
-                .record(System.currentTimeMillis() / 1000, !isError(code), nanos / 1000);
+    /** One call's evidence: whether it failed through the server's fault, and how long it took. */
+    public void record(ModelKey key, boolean serverFault, long nanos) {
+        stats.computeIfAbsent(key, k -> new VersionStats(policy.windowSeconds()))
+                .record(System.currentTimeMillis() / 1000, !serverFault, nanos / 1000);
     }
 
     public VersionStats.Snapshot snapshot(ModelKey key) {
@@ -82,29 +76,29 @@ public class CanaryGuard {
 
     private void check(Route route) {
         var canary = snapshot(new ModelKey(route.model(), route.canary()));
-        if (canary.total() < config.canary().minRequests()) {
+        if (canary.total() < policy.minRequests()) {
             return;
         }
         var stable = snapshot(new ModelKey(route.model(), route.stable()));
         String reason = null;
         String kind = null;
         double delta = canary.errorRate() - stable.errorRate();
-        if (delta > config.canary().maxErrorRateDelta()) {
+        if (delta > policy.maxErrorRateDelta()) {
             kind = "error_rate";
             reason = String.format("router auto-abort: canary %s error rate %.1f%% (%d/%d) exceeds stable %s %.1f%% by more than %.1f points over %d s",
                     route.canary(), 100 * canary.errorRate(), canary.errors(), canary.total(), route.stable(),
-                    100 * stable.errorRate(), 100 * config.canary().maxErrorRateDelta(), config.canary().windowSeconds());
-        } else if (config.canary().maxP99Ms() > 0 && canary.p99Ms() > config.canary().maxP99Ms()) {
+                    100 * stable.errorRate(), 100 * policy.maxErrorRateDelta(), policy.windowSeconds());
+        } else if (policy.maxP99Ms() > 0 && canary.p99Ms() > policy.maxP99Ms()) {
             kind = "p99";
             reason = String.format("router auto-abort: canary %s p99 %.1f ms exceeds the %.1f ms limit over %d s (%d calls)",
-                    route.canary(), canary.p99Ms(), config.canary().maxP99Ms(), config.canary().windowSeconds(), canary.total());
+                    route.canary(), canary.p99Ms(), policy.maxP99Ms(), policy.windowSeconds(), canary.total());
         }
         if (reason == null) {
             return;
         }
         LOG.log(System.Logger.Level.WARNING, "{0}: model {1} revision {2}{3}", reason, route.model(), route.revision(),
-                config.canary().autoAbort() ? "; aborting" : "; auto-abort disabled, reporting only");
-        if (!config.canary().autoAbort()) {
+                policy.autoAbort() ? "; aborting" : "; auto-abort disabled, reporting only");
+        if (!policy.autoAbort()) {
             return;
         }
         Long last = lastAttempt.get(route.model());
@@ -117,7 +111,7 @@ public class CanaryGuard {
             return;
         }
         lastAttempt.put(route.model(), now);
-        if (config.registry().address().isEmpty()) {
+        if (!policy.writesToRegistry()) {
             return;
         }
         try {
@@ -125,9 +119,9 @@ public class CanaryGuard {
             LOG.log(System.Logger.Level.WARNING, "canary of {0} aborted in the registry at revision {1}",
                     route.model(), String.valueOf(revision));
             stats.remove(new ModelKey(route.model(), route.canary()));
-        } catch (StatusRuntimeException e) {
+        } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.ERROR, "canary abort of {0} could not be written to the registry: {1}; "
-                    + "this router keeps the canary at weight 0 and retries", route.model(), e.getStatus());
+                    + "this router keeps the canary at weight 0 and retries", route.model(), e.getMessage());
         }
     }
 }

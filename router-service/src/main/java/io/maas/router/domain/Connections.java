@@ -1,12 +1,10 @@
 package io.maas.router.domain;
 
-import io.grpc.ManagedChannel;
-
-/** One pod's pooled HTTP/2 connections, as the transport (adapters/GrpcTransport) opens them. */
+/**
+ * One pod's pooled connections, as the transport (adapters/GrpcTransport) opens them; the
+ * transport reaches its own type through {@link Endpoint#connections()}.
+ */
 public interface Connections {
-
-    /** The channel a call started on the current thread should use. */
-    ManagedChannel current();
 
     /** Starts connecting now rather than on the first call. */
     void connect();
@@ -19,6 +17,6 @@ public interface Connections {
 
     /** Opens connections to pods. */
     interface Factory {
-        Connections open(String host, int port, int maxMessageBytes);
+        Connections open(String host, int port);
     }
 }

@@ -2,10 +2,8 @@ package io.maas.router.domain;
 
 import java.util.concurrent.atomic.AtomicInteger;
 
-import io.grpc.ManagedChannel;
-
 /**
- * One inference pod's gRPC address with its pooled HTTP/2 channels (one per event loop), its outstanding-request count
+ * One inference pod's gRPC address with its transport's connections, its outstanding-request count
  * (the load balancer's signal) and its outlier state.
  */
 public final class Endpoint {
@@ -53,12 +51,8 @@ public final class Endpoint {
         this.httpAddress = address;
     }
 
-    /** The channel for a call started on the current thread (its event loop's own connection). */
-    public ManagedChannel channel() {
-        return channels.current();
-    }
-
-    Connections channels() {
+    /** The transport's connections to this pod, as its {@link Connections.Factory} opened them. */
+    public Connections connections() {
         return channels;
     }
 
@@ -90,13 +84,14 @@ public final class Endpoint {
         }
     }
 
-    /** Counts a failure; true when it ejects the endpoint. */
-    public synchronized boolean failure(int threshold, long baseMs, long maxMs, long rampMs) {
+    /** Counts a failure; true when it ejects the endpoint (only when {@code mayEject}). */
+    synchronized boolean failure(int threshold, long baseMs, long maxMs, long rampMs, boolean mayEject) {
         long now = System.nanoTime();
         if (now < ejectedUntilNanos) {
             return false;
         }
-        if (++consecutiveFailures < threshold) {
+        if (++consecutiveFailures < threshold || !mayEject) {
+            consecutiveFailures = Math.min(consecutiveFailures, threshold);
             return false;
         }
         consecutiveFailures = 0;

@@ -10,29 +10,27 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 
-import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.inject.Inject;
-
-
 /**
  * Inference endpoints grouped by model version, fed by static configuration or EndpointSlices.
- * Each address has pooled HTTP/2 channels, one per event loop (calls multiplex on them), kept across updates while
- * the address stays and shut down gracefully (in-flight calls finish) when it goes.
+ * Each address has the transport's connections, kept across updates while the address stays and
+ * shut down gracefully (in-flight calls finish) when it goes.
  * Picking is power-of-two-choices on outstanding requests, skipping ejected endpoints.
  */
-@ApplicationScoped
-public class EndpointPool {
+public final class EndpointPool {
 
     private static final System.Logger LOG = System.getLogger(EndpointPool.class.getName());
 
-    @Inject
-    RouterConfig config;
-    @Inject
-    Connections.Factory transport;
+    private final BalancerPolicy policy;
+    private final Connections.Factory transport;
 
     private volatile Map<ModelKey, List<Endpoint>> groups = Map.of();
     private volatile Map<ModelKey, String> tracks = Map.of();
     private final Map<String, Endpoint> byAddress = new ConcurrentHashMap<>();
+
+    public EndpointPool(BalancerPolicy policy, Connections.Factory transport) {
+        this.policy = policy;
+        this.transport = transport;
+    }
 
     /** Replaces every group; addresses may be shared between groups. */
     public void update(Map<ModelKey, List<String>> addresses, Map<ModelKey, String> trackLabels) {
@@ -65,7 +63,7 @@ public class EndpointPool {
             var e = it.next();
             if (!live.contains(e.getKey())) {
                 it.remove();
-                e.getValue().channels().shutdown();
+                e.getValue().connections().shutdown();
             }
         }
         LOG.log(System.Logger.Level.INFO, "endpoints: {0}", next);
@@ -73,8 +71,7 @@ public class EndpointPool {
 
     private Endpoint open(String address) {
         int colon = address.lastIndexOf(':');
-        Connections channels = transport.open(address.substring(0, colon),
-                Integer.parseInt(address.substring(colon + 1)), config.balancer().maxMessageBytes());
+        Connections channels = transport.open(address.substring(0, colon), Integer.parseInt(address.substring(colon + 1)));
         channels.connect();
         return new Endpoint(address, channels);
     }
@@ -156,10 +153,23 @@ public class EndpointPool {
         return b.outstanding() < a.outstanding() ? b : a;
     }
 
-    /** Counts a failed call on {@code endpoint} under the configured ejection policy; true when it ejects it. */
-    public boolean failure(Endpoint endpoint) {
-        var b = config.balancer();
-        return endpoint.failure(b.ejectAfterFailures(), b.ejectBaseMs(), b.ejectMaxMs(), b.rampMs());
+    /**
+     * Counts a failed call on {@code endpoint} serving {@code key} under the ejection policy; true
+     * when it ejects it. Ejection stops at the policy's share of the version's endpoints (never the
+     * last one): when every pod fails alike, taking them out only turns their errors into UNAVAILABLE.
+     */
+    public boolean failure(ModelKey key, Endpoint endpoint) {
+        List<Endpoint> group = endpoints(key);
+        long now = System.nanoTime();
+        int ejected = 0;
+        for (Endpoint e : group) {
+            if (e != endpoint && e.share(now) == 0) {
+                ejected++;
+            }
+        }
+        int allowed = Math.min(group.size() - 1, group.size() * policy.maxEjectedPercent() / 100);
+        return endpoint.failure(policy.ejectAfterFailures(), policy.ejectBaseMs(), policy.ejectMaxMs(), policy.rampMs(),
+                ejected < allowed);
     }
 
     private static int gcd(int a, int b) {
@@ -170,11 +180,11 @@ public class EndpointPool {
     public synchronized void shutdown(long timeoutMs) {
         long deadline = System.nanoTime() + timeoutMs * 1_000_000L;
         for (Endpoint e : byAddress.values()) {
-            e.channels().shutdown();
+            e.connections().shutdown();
         }
         for (Endpoint e : byAddress.values()) {
             try {
-                e.channels().awaitTermination(deadline);
+                e.connections().awaitTermination(deadline);
             } catch (InterruptedException ie) {
                 Thread.currentThread().interrupt();
             }

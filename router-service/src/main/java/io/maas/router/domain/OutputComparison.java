@@ -1,16 +1,12 @@
 package io.maas.router.domain;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-import io.maas.proto.inference.ModelInferResponse;
-
 /**
- * Compares the outputs of a primary and a shadow ModelInferResponse: for every output present in
+ * Compares the outputs of a primary's and a shadow's response: for every output present in
  * both with the same datatype and shape, and a floating-point datatype (FP32, FP64, FP16), the
  * maximum absolute difference and the cosine similarity. Pure: no I/O, no state.
  */
@@ -30,40 +26,46 @@ public final class OutputComparison {
     private OutputComparison() {
     }
 
-    public static Result compare(ModelInferResponse primary, ModelInferResponse shadow) {
-        Map<String, Integer> shadowIndex = new HashMap<>();
-        for (int i = 0; i < shadow.getOutputsCount(); i++) {
-            shadowIndex.put(shadow.getOutputs(i).getName(), i);
+    /**
+     * One output of a response, decoded by the transport.
+     *
+     * @param values the elements as doubles for floating-point outputs, null otherwise or when unreadable
+     */
+    public record Output(String name, String datatype, List<Long> shape, double[] values) {
+    }
+
+    public static Result compare(List<Output> primary, List<Output> shadow) {
+        Map<String, Output> shadowByName = new HashMap<>();
+        for (Output o : shadow) {
+            shadowByName.put(o.name(), o);
         }
         List<OutputDiff> compared = new ArrayList<>();
         List<String> mismatched = new ArrayList<>();
-        for (int i = 0; i < primary.getOutputsCount(); i++) {
-            var p = primary.getOutputs(i);
-            Integer j = shadowIndex.get(p.getName());
-            if (j == null) {
+        for (Output p : primary) {
+            Output s = shadowByName.get(p.name());
+            if (s == null) {
                 continue;
             }
-            var s = shadow.getOutputs(j);
-            if (!p.getDatatype().equals(s.getDatatype()) || !p.getShapeList().equals(s.getShapeList())) {
-                mismatched.add(p.getName());
+            if (!p.datatype().equals(s.datatype()) || !p.shape().equals(s.shape())) {
+                mismatched.add(p.name());
                 continue;
             }
-            if (!floating(p.getDatatype())) {
+            if (!floating(p.datatype())) {
                 continue;
             }
-            double[] a = values(primary, i);
-            double[] b = values(shadow, j);
-            long n = elements(p.getShapeList());
+            double[] a = p.values();
+            double[] b = s.values();
+            long n = elements(p.shape());
             if (a == null || b == null || a.length != n || b.length != n) {
-                mismatched.add(p.getName());
+                mismatched.add(p.name());
                 continue;
             }
-            compared.add(new OutputDiff(p.getName(), maxAbsDiff(a, b), cosine(a, b)));
+            compared.add(new OutputDiff(p.name(), maxAbsDiff(a, b), cosine(a, b)));
         }
         return new Result(List.copyOf(compared), List.copyOf(mismatched));
     }
 
-    static boolean floating(String datatype) {
+    public static boolean floating(String datatype) {
         return datatype.equals("FP32") || datatype.equals("FP64") || datatype.equals("FP16");
     }
 
@@ -73,44 +75,6 @@ public final class OutputComparison {
             n *= d;
         }
         return n;
-    }
-
-    /** An output's values as doubles, from raw_output_contents (little-endian) or typed contents; null if absent. */
-    static double[] values(ModelInferResponse r, int index) {
-        var out = r.getOutputs(index);
-        String dt = out.getDatatype();
-        if (index < r.getRawOutputContentsCount()) {
-            ByteBuffer buf = r.getRawOutputContents(index).asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
-            int width = dt.equals("FP64") ? 8 : dt.equals("FP32") ? 4 : 2;
-            if (buf.remaining() % width != 0) {
-                return null;
-            }
-            double[] v = new double[buf.remaining() / width];
-            for (int k = 0; k < v.length; k++) {
-                v[k] = switch (width) {
-                    case 8 -> buf.getDouble();
-                    case 4 -> buf.getFloat();
-                    default -> halfToFloat(buf.getShort());
-                };
-            }
-            return v;
-        }
-        var c = out.getContents();
-        if (dt.equals("FP32") && c.getFp32ContentsCount() > 0) {
-            double[] v = new double[c.getFp32ContentsCount()];
-            for (int k = 0; k < v.length; k++) {
-                v[k] = c.getFp32Contents(k);
-            }
-            return v;
-        }
-        if (dt.equals("FP64") && c.getFp64ContentsCount() > 0) {
-            double[] v = new double[c.getFp64ContentsCount()];
-            for (int k = 0; k < v.length; k++) {
-                v[k] = c.getFp64Contents(k);
-            }
-            return v;
-        }
-        return null;
     }
 
     public static double maxAbsDiff(double[] a, double[] b) {
@@ -143,19 +107,4 @@ public final class OutputComparison {
         return dot / (Math.sqrt(na) * Math.sqrt(nb));
     }
 
-    /** IEEE 754 binary16 to float (Float.float16ToFloat arrived only in Java 20). */
-    static float halfToFloat(short h) {
-        int bits = h & 0xffff;
-        int sign = (bits & 0x8000) << 16;
-        int exp = (bits >>> 10) & 0x1f;
-        int mant = bits & 0x3ff;
-        if (exp == 0x1f) {
-            return Float.intBitsToFloat(sign | 0x7f800000 | (mant << 13));
-        }
-        if (exp == 0) {
-            float f = mant * 0x1p-24f;
-            return sign == 0 ? f : -f;
-        }
-        return Float.intBitsToFloat(sign | ((exp + 112) << 23) | (mant << 13));
-    }
 }

@@ -2,17 +2,16 @@ package io.maas.router.domain;
 
 import java.util.concurrent.atomic.AtomicInteger;
 
-import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.inject.Inject;
-
 /** Calls in flight and the draining flag, shared by the forwarder, readiness and shutdown. */
-@ApplicationScoped
-public class RouterState {
-    @Inject
-    RoutingTable table;
+public final class RouterState {
+    private final RoutingTable table;
 
     private final AtomicInteger inFlight = new AtomicInteger();
     private volatile boolean draining;
+
+    public RouterState(RoutingTable table) {
+        this.table = table;
+    }
 
     public void callStarted() {
         inFlight.incrementAndGet();

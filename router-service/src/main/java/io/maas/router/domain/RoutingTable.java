@@ -7,15 +7,12 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 
-import jakarta.enterprise.context.ApplicationScoped;
-
 /**
  * The registry's routing table in memory: an immutable map swapped on each change, read without
  * locks on every call. Local canary aborts hold a model's canary at weight 0 until the registry
  * publishes a newer revision of that model.
  */
-@ApplicationScoped
-public class RoutingTable {
+public final class RoutingTable {
 
     private volatile Map<String, Route> routes = Map.of();
     private volatile long revision;
