@@ -211,8 +211,19 @@ up() {
   "${k[@]}" wait --for=condition=Ready node --all --timeout=60s >/dev/null \
     || die "nodes not Ready (logs: $state/logs/kwok.log)"
 
+  # "Images": a snapshot of the build outputs taken now, so a rebuild during the run (another
+  # mvn in this checkout) changes nothing under running pods.
+  log "image snapshot"
+  local rel
+  for rel in inference-service/target/quarkus-app router-service/target/quarkus-app \
+             model-registry/target/quarkus-app maasctl/target/maasctl.jar models/target/repository; do
+    [[ -e $repo/$rel ]] || die "missing build output $rel (run ./mvnw -B -ntp install -DskipTests)"
+    mkdir -p "$state/images/$(dirname "$rel")"
+    cp -a "$repo/$rel" "$state/images/$rel"
+  done
+
   log "node agent"
-  start agent "$agent" --kubeconfig "$state/agent.kubeconfig" --state "$state" --repo "$repo" \
+  start agent "$agent" --kubeconfig "$state/agent.kubeconfig" --state "$state" --repo "$state/images" \
     --images "$repo/e2e/agent/images.json" --grpcurl "$grpcurl" --bridge "$br" --gateway "$bridge_ip" \
     --pod-prefix-len 16 --apiserver "$bridge_ip:$api_port"
   wait_for 30 "node agent" test -f "$state/agent.ready"
@@ -223,6 +234,7 @@ up() {
 
   cat >"$state/env" <<EOF
 E2E_REPO=$repo
+E2E_IMAGES=$state/images
 E2E_KUBECONFIG=$state/admin.kubeconfig
 E2E_KUBECTL=$kubectl
 E2E_HELM=$helm

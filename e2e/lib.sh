@@ -19,7 +19,6 @@ E2E_T0=${E2E_T0:-$(date +%s.%N)}
 E2E_CHART=$E2E_REPO/helm/maas
 E2E_VALUES_CPU=$E2E_DIR/values/cpu.yaml
 E2E_PYTHON=${MAAS_VENV:-$E2E_REPO/.venv}/bin/python
-_e2e_cleanups=()
 
 # --- logging and assertions --------------------------------------------------------------
 e2e_log() { printf '[%s %6.1fs] %s\n' "$E2E_SCENARIO" "$(awk -v a="$(date +%s.%N)" -v b="$E2E_T0" 'BEGIN{print a-b}')" "$*" >&2; }
@@ -58,11 +57,18 @@ e2e_await() {
 }
 
 # e2e_defer COMMAND...: runs COMMAND when the scenario exits (last registered runs first).
-e2e_defer() { _e2e_cleanups=("$(printf '%q ' "$@")" "${_e2e_cleanups[@]}"); }
+# Works from subshells too, e.g. ns=$(e2e_namespace x): the list is a file of the scenario.
+_e2e_defer_file=$E2E_STATE/defer.$$
+e2e_defer() { printf '%q ' "$@" >>"$_e2e_defer_file"; echo >>"$_e2e_defer_file"; }
 _e2e_on_exit() {
   local rc=$? c
   if (( rc != 0 )); then e2e_diagnose || true; fi
-  for c in "${_e2e_cleanups[@]}"; do eval "$c" >/dev/null 2>&1 || true; done
+  if [[ -f $_e2e_defer_file ]]; then
+    while IFS= read -r c; do
+      [[ -n $c ]] && { eval "$c" >/dev/null 2>&1 || true; }
+    done < <(tac "$_e2e_defer_file")
+    rm -f "$_e2e_defer_file"
+  fi
   exit $rc
 }
 trap _e2e_on_exit EXIT
@@ -130,6 +136,33 @@ for s in json.load(sys.stdin)["items"]:
 e2e_wait_ready() {
   kubectl wait -n "$1" --for=condition=Ready pod -l "$2" --timeout="${3:-180}s" >/dev/null \
     || e2e_fail "pods $2 in $1 not Ready within ${3:-180}s"
+}
+
+# e2e_pv NAME [SIZE]: a hostPath PersistentVolume (folder inside the state folder, the only
+# place the agent mounts from) for a claim to bind to: this cluster has no provisioner.
+# Deleted at exit.
+e2e_pv() {
+  local name=$1 size=${2:-1Gi} dir=$E2E_STATE/pv/$1
+  mkdir -p "$dir" && chmod 0777 "$dir"
+  kubectl apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: $name, labels: {e2e.maas.io/scenario: "$E2E_SCENARIO"}}
+spec:
+  capacity: {storage: $size}
+  accessModes: [ReadWriteOnce]
+  persistentVolumeReclaimPolicy: Retain
+  hostPath: {path: $dir, type: Directory}
+EOF
+  e2e_defer kubectl delete pv "$name" --wait=false
+}
+
+# e2e_maasctl NS ARGS...: maasctl (the built jar) against the registry pod of namespace NS.
+e2e_maasctl() {
+  local ns=$1 ip; shift
+  ip=$(e2e_pod_ips "$ns" app.kubernetes.io/component=registry | head -n1)
+  [[ -n $ip ]] || { echo "no Ready registry pod in $ns" >&2; return 1; }
+  MAAS_REGISTRY_ADDRESS=$ip:9001 java -XX:TieredStopAtLevel=1 -jar "$E2E_REPO/maasctl/target/maasctl.jar" "$@"
 }
 
 # --- load ----------------------------------------------------------------------------------

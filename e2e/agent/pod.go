@@ -16,6 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 )
 
+const notReadyAnnotation = "e2e.maas.io/not-ready"
+
 func everything() labels.Selector { return labels.Everything() }
 func labelsFor(svc string) labels.Selector {
 	return labels.SelectorFromSet(labels.Set{"kubernetes.io/service-name": svc})
@@ -62,6 +64,7 @@ func (r *podRunner) update(p *corev1.Pod, gone bool) {
 	case r.notify <- struct{}{}:
 	default:
 	}
+	r.kickStatus()
 }
 
 func (r *podRunner) snapshot() (*corev1.Pod, bool) {
@@ -327,10 +330,17 @@ func (r *podRunner) buildStatus(p *corev1.Pod) map[string]any {
 			initFailed = true
 		}
 	}
-	allReady := len(ctrs) > 0 && initDone
+	// Annotation e2e.maas.io/not-ready=true: report the containers NotReady, as a failing
+	// readiness probe would, while the processes keep serving (discovery scenarios).
+	forced := p.Annotations[notReadyAnnotation] == "true"
+	allReady := len(ctrs) > 0 && initDone && !forced
 	allExited, allOK := len(ctrs) > 0 && initDone, true
 	for _, c := range ctrs {
-		ctrStatuses = append(ctrStatuses, c.status())
+		cs := c.status()
+		if forced {
+			cs["ready"] = false
+		}
+		ctrStatuses = append(ctrStatuses, cs)
 		ready, exited, code := c.readyExited()
 		allReady = allReady && ready
 		allExited = allExited && exited
