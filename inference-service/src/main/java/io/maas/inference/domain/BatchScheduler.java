@@ -216,6 +216,10 @@ public final class BatchScheduler implements AutoCloseable {
                 run(batch.subList(0, half));
                 run(batch.subList(half, batch.size()));
             } else {
+                if (e.fault() == InferenceException.Fault.SERVER) {
+                    LOG.errorf("model '%s' version %s failed on a batch of %d: %s", model, version, batch.size(),
+                            e.getMessage());
+                }
                 batch.forEach(p -> fail(p, e));
             }
         } catch (RuntimeException e) {

@@ -65,7 +65,7 @@ public final class OnnxModelLoader implements ModelLoader {
                 List<TensorSpec> inputs = specs(modelFile, session.getInputInfo());
                 List<TensorSpec> outputs = specs(modelFile, session.getOutputInfo());
                 return new OnnxModelRunner(env, session, inputs, outputs, provider);
-            } catch (InferenceException e) {
+            } catch (InferenceException | OrtException e) {
                 session.close();
                 throw e;
             }

@@ -15,6 +15,7 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtLoggingLevel;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
 import ai.onnxruntime.TensorInfo.OnnxTensorType;
@@ -31,9 +32,15 @@ final class OnnxModelRunner implements ModelRunner {
     private final List<TensorSpec> inputs;
     private final List<TensorSpec> outputs;
     private final String executionProvider;
+    private final OrtSession.RunOptions runOptions;
 
     OnnxModelRunner(OrtEnvironment env, OrtSession session, List<TensorSpec> inputs, List<TensorSpec> outputs,
-                    String executionProvider) {
+                    String executionProvider) throws OrtException {
+        // ONNX Runtime would log every refused run at ERROR on stderr, so a caller sending bad values in
+        // a loop would flood the pod's log. The failure reaches the caller, and the log through the
+        // scheduler when it is the server's fault.
+        this.runOptions = new OrtSession.RunOptions();
+        runOptions.setLogLevel(OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL);
         this.env = env;
         this.session = session;
         this.inputs = inputs;
@@ -63,7 +70,7 @@ final class OnnxModelRunner implements ModelRunner {
             for (Tensor t : in.values()) {
                 feeds.put(t.name(), toOnnx(t));
             }
-            try (OrtSession.Result result = session.run(feeds, wanted)) {
+            try (OrtSession.Result result = session.run(feeds, wanted, runOptions)) {
                 Map<String, Tensor> out = new HashMap<>();
                 for (Map.Entry<String, OnnxValue> e : result) {
                     out.put(e.getKey(), fromOnnx(e.getKey(), (OnnxTensor) e.getValue()));
@@ -147,6 +154,7 @@ final class OnnxModelRunner implements ModelRunner {
     @Override
     public void close() {
         try {
+            runOptions.close();
             session.close();
         } catch (OrtException e) {
             // Closing releases native memory; a failure here leaves nothing for the caller to do.
