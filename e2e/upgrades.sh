@@ -5,7 +5,11 @@ E2E_VALUES_SIM=$E2E_DIR/values/sim-scheduling-only.yaml
 
 # e2e_pod_uids NS SELECTOR: "name uid" of every pod of SELECTOR not being deleted, sorted.
 e2e_pod_uids() {
-  kubectl get pods -n "$1" -l "$2" -o jsonpath='{range .items[?(!@.metadata.deletionTimestamp)]}{.metadata.name} {.metadata.uid}{"\n"}{end}' | sort
+  kubectl get pods -n "$1" -l "$2" -o json | "$E2E_PYTHON" -c '
+import json, sys
+for p in sorted(json.load(sys.stdin)["items"], key=lambda p: p["metadata"]["name"]):
+    if not p["metadata"].get("deletionTimestamp"):
+        print(p["metadata"]["name"], p["metadata"]["uid"])'
 }
 # e2e_pods_by_component NS: "component name uid" of every pod of the release, sorted.
 e2e_pods_by_component() {

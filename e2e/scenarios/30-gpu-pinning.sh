@@ -10,11 +10,15 @@ source "$E2E_DIR/upgrades.sh"
 ns=$(e2e_namespace e2e-gpu)
 gpu=(-f "$E2E_VALUES_SIM" -f "$E2E_REPO/helm/values/gpu.yaml")
 
+# events_match REASON REGEX: an event of REASON in the namespace whose message matches REGEX
+events_match() { kubectl get events -n "$ns" --field-selector "reason=$1" -o jsonpath='{.items[*].message}' | grep -qi "$2"; }
+no_runtimeclass() { ! kubectl get runtimeclass nvidia >/dev/null 2>&1; }
+
 gpu_nodes=$(kubectl get nodes -l nvidia.com/gpu.present=true -o jsonpath='{.items[*].metadata.name}')
 e2e_assert_eq "$(wc -w <<<"$gpu_nodes")" 2 "the cluster has two GPU nodes"
 
 # 1. No RuntimeClass "nvidia": the chart refuses, nothing is applied.
-e2e_assert "no RuntimeClass nvidia yet" bash -c "! kubectl get runtimeclass nvidia >/dev/null 2>&1"
+e2e_assert "no RuntimeClass nvidia yet" no_runtimeclass
 set +e
 out=$(helm install maas "$E2E_CHART" -n "$ns" -f "$E2E_VALUES_CPU" "${gpu[@]}" --wait --timeout 60s 2>&1)
 rc=$?
@@ -29,7 +33,7 @@ e2e_assert_eq "$(kubectl get deploy,svc,cm,secret,role -n "$ns" -o name | grep -
 #     create a single Pod, admission refuses them.
 helm install maas "$E2E_CHART" -n "$ns" -f "$E2E_VALUES_CPU" "${gpu[@]}" --set clusterChecks=false >/dev/null
 e2e_await 60 "without the check: the ReplicaSet's pods are refused (FailedCreate: RuntimeClass not found)" \
-  bash -c "kubectl get events -n $ns --field-selector reason=FailedCreate -o jsonpath='{.items[*].message}' | grep -qi 'runtimeclass.*nvidia.*not found\|RuntimeClass \"nvidia\" not found'"
+  events_match FailedCreate 'runtimeclass.*nvidia.*not found' 
 e2e_assert_eq "$(kubectl get pods -n "$ns" -l app.kubernetes.io/component=inference -o name | wc -l)" 0 "without the check: no inference pod exists"
 helm uninstall maas -n "$ns" --wait >/dev/null
 
@@ -56,7 +60,7 @@ done
 # 3. GPU capacity runs out: a third replica stays Pending and the reason is visible.
 kubectl scale deployment -n "$ns" maas-minilm-stable --replicas=3 >/dev/null
 e2e_await 60 "the third GPU pod is Pending with FailedScheduling: Insufficient nvidia.com/gpu" \
-  bash -c "kubectl get events -n $ns --field-selector reason=FailedScheduling -o jsonpath='{.items[*].message}' | grep -q 'Insufficient nvidia.com/gpu'"
+  events_match FailedScheduling 'Insufficient nvidia.com/gpu' 
 pending=$(kubectl get pods -n "$ns" -l "$sel" --field-selector status.phase=Pending -o jsonpath='{range .items[*]}{.metadata.name} {.status.conditions[?(@.type=="PodScheduled")].reason}{"\n"}{end}')
 e2e_assert_eq "$(wc -l <<<"$pending") $(awk '{print $2}' <<<"$pending")" "1 Unschedulable" "exactly one pod Pending, PodScheduled=False reason Unschedulable"
 msg=$(kubectl get events -n "$ns" --field-selector reason=FailedScheduling -o jsonpath='{.items[-1:].message}')

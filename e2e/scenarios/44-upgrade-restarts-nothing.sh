@@ -23,7 +23,8 @@ e2e_assert_eq "$(templ maas-registry)" "$gen_reg" "first upgrade, same values: r
 e2e_assert_eq "$(uids registry)" "$before_reg" "first upgrade, same values: registry pod UID unchanged"
 e2e_assert_eq "$(uids router)" "$before_router" "first upgrade, same values: router pod UIDs unchanged"
 e2e_assert_eq "$(uids inference)" "$before_inf" "first upgrade, same values: inference pod UIDs unchanged"
-e2e_assert_eq "$(kubectl get secret -n "$ns" maas-auth -o jsonpath='{.data.router-token}')" "$secret1" "the chart-created tokens are kept by the upgrade"
+[[ $(kubectl get secret -n "$ns" maas-auth -o jsonpath='{.data.router-token}') == "$secret1" ]] && same=yes || same=no
+e2e_assert_eq "$same" yes "the chart-created tokens are kept by the upgrade"
 
 # 2. A routing change only (canary weight): only the ConfigMap changes.
 e2e_helm_upgrade "$ns" maas "${args[@]}" --set models[0].canary.weight=50 >/dev/null
@@ -32,7 +33,7 @@ e2e_assert_eq "$(uids registry) $(uids router) $(uids inference)" "$before_reg $
 # 3. A tokens change (auth.extraTokens): the Secret changes, the registry re-reads its tokens
 #    file, nothing restarts.
 e2e_helm_upgrade "$ns" maas "${args[@]}" --set models[0].canary.weight=50 --set 'auth.extraTokens[0]=ci:reader:e2e-reader-token-0123456789' >/dev/null
-e2e_assert "the auth Secret carries the extra token" bash -c "kubectl get secret -n $ns maas-auth -o jsonpath='{.data.tokens}' | base64 -d | grep -q '^ci:reader:'"
+e2e_assert_eq "$(kubectl get secret -n "$ns" maas-auth -o jsonpath='{.data.tokens}' | base64 -d | grep -c '^ci:reader:' || true)" 1 "the auth Secret carries the extra token"
 e2e_assert_eq "$(uids registry) $(uids router)" "$before_reg $before_router" "extraTokens added: registry and router not restarted"
 
 # 4. An inference-only change rolls the inference pods and nothing else.
@@ -45,4 +46,4 @@ e2e_assert_eq "$(uids registry) $(uids router)" "$before_reg $before_router" "in
 # 5. helm rollback to revision 1 restores the ConfigMap and the inference template only.
 helm rollback maas 1 -n "$ns" --wait --timeout 120s >/dev/null
 e2e_assert_eq "$(uids registry) $(uids router)" "$before_reg $before_router" "helm rollback to revision 1: registry and router not restarted"
-e2e_assert "helm rollback to revision 1: routing back at 10%" bash -c "kubectl get cm -n $ns maas-routing -o jsonpath='{.data.routing\.yaml}' | grep -q 'weight: 10'"
+e2e_assert_eq "$(kubectl get cm -n "$ns" maas-routing -o jsonpath='{.data.routing\.yaml}' | grep -o 'weight: [0-9]*')" "weight: 10" "helm rollback to revision 1: routing back at 10%"

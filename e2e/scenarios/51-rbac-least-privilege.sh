@@ -19,7 +19,7 @@ e2e_assert_eq "$(kubectl_as "$router" auth whoami -o jsonpath='{.status.userInfo
 can() { kubectl_as "$1" auth can-i "${@:2}" 2>/dev/null || true; }
 expect() { # expect KUBECONFIG yes|no VERB RESOURCE [flags]
   local kc=$1 want=$2; shift 2
-  e2e_assert_eq "$(can "$kc" "$@")" "$want" "$(basename "$kc" | cut -d- -f2 | cut -d. -f1): can-i $*"
+  e2e_assert_eq "$(can "$kc" "$@")" "$want" "$(basename "$kc" | sed "s/^kubeconfig-maas-\([a-z]*\).*/\1/") token: can-i $*"
 }
 # Router: get/list/watch EndpointSlices here; nothing else.
 for v in get list watch; do expect "$router" yes "$v" endpointslices.discovery.k8s.io -n "$ns"; done
