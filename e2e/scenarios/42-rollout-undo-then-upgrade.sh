@@ -14,7 +14,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 source "$E2E_DIR/upgrades.sh"
 ns=$(e2e_namespace e2e-undo)
 dep=maas-minilm-stable
-base=(--set models[0].stable.replicas=2)
+# The registry on an emptyDir: this cluster has no volume provisioner (60-bad-values tests the PVC).
+base=(--set models[0].stable.replicas=2 --set registry.db.h2.persistence.enabled=false)
 java_opts() { kubectl get deploy -n "$ns" "$dep" -o jsonpath='{.spec.template.spec.containers[0].env[?(@.name=="JAVA_OPTS")].value}'; }
 now() { date +%s.%N; }
 span() { awk -v a="$2" -v b="$1" 'BEGIN{printf "%.1f", a-b}'; }
