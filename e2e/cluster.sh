@@ -31,6 +31,8 @@ down() {
   for c in kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do
     [[ -f $state/pids/$c ]] && stop_pid "$(cat "$state/pids/$c")" 15
   done
+  # Load clients a scenario left running.
+  for f in "$state"/load/*.pid; do [[ -f $f ]] && stop_pid "$(cat "$f")" 5; done
   # Whatever pod process the agent left (it records each container's PID, also process
   # group leader): killed by PID.
   if [[ -d $state/pids/containers ]]; then
