@@ -46,6 +46,7 @@ func newContainer(r *podRunner, spec *corev1.Container, init bool) *container {
 func (c *container) start() error {
 	spec, err := c.r.containerSpec(c.spec)
 	if err != nil {
+		c.r.event("Warning", "Failed", "container %s: %v", c.spec.Name, err)
 		return err
 	}
 	cdir := filepath.Join(c.r.dir, "containers", c.spec.Name)
@@ -71,6 +72,7 @@ func (c *container) start() error {
 	if err := cmd.Start(); err != nil {
 		return err
 	}
+	c.r.event("Normal", "Started", "Started container %s (restart %d)", c.spec.Name, c.restarts)
 	pidFile := filepath.Join(c.r.a.state, "pids", "containers", c.r.short+"-"+c.spec.Name)
 	_ = os.WriteFile(pidFile, []byte(strconv.Itoa(cmd.Process.Pid)), 0o644)
 	c.mu.Lock()
@@ -104,6 +106,10 @@ func (c *container) start() error {
 		close(c.exitCh)
 		c.mu.Unlock()
 		c.r.logf("container %s exited with %d", c.spec.Name, code)
+		if code != 0 {
+			c.r.event("Warning", "BackOff", "container %s exited with code %d (log: %s)", c.spec.Name, code,
+				filepath.Join(c.r.dir, "logs", c.spec.Name+".log"))
+		}
 		c.r.kickStatus()
 	}()
 	c.r.kickStatus()

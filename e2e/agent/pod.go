@@ -45,6 +45,7 @@ type podRunner struct {
 	done     chan struct{}
 
 	statusKick chan struct{}
+	events     map[string]bool
 }
 
 func newPodRunner(a *Agent, p *corev1.Pod) *podRunner {
@@ -105,6 +106,7 @@ func (r *podRunner) run() {
 	go r.statusLoop()
 	if err := r.setupNetwork(); err != nil {
 		r.logf("network: %v", err)
+		r.event("Warning", "FailedCreatePodSandBox", "network namespace: %v", err)
 		r.setSetupErr("network: " + err.Error())
 		r.waitDeletion()
 		r.finish(nil)
@@ -120,6 +122,7 @@ func (r *podRunner) run() {
 		}
 		r.setSetupErr(err.Error())
 		r.logf("volumes: %v", err)
+		r.event("Warning", "FailedMount", "%v", err)
 		if r.waitDeletionFor(2 * time.Second) {
 			r.finish(nil)
 			return

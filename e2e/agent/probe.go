@@ -40,6 +40,7 @@ func (c *container) probeLoop(stop chan struct{}) {
 			fails++
 			if fails >= def(sp.FailureThreshold, 3) {
 				c.r.logf("container %s: startup probe failed %d times: restarting", c.spec.Name, fails)
+				c.r.event("Warning", "Unhealthy", "Startup probe failed %d times; container %s will be restarted", fails, c.spec.Name)
 				c.kill()
 				return
 			}
@@ -67,6 +68,7 @@ func (c *container) probeLoop(stop chan struct{}) {
 				fails++
 				if fails >= def(lp.FailureThreshold, 3) {
 					c.r.logf("container %s: liveness probe failed %d times (%v): restarting", c.spec.Name, fails, err)
+					c.r.event("Warning", "Unhealthy", "Liveness probe failed: %v; container %s will be restarted", err, c.spec.Name)
 					c.kill()
 					return
 				}
@@ -94,6 +96,7 @@ func (c *container) probeLoop(stop chan struct{}) {
 			if ready && fails >= def(rp.FailureThreshold, 3) {
 				ready = false
 				c.r.logf("container %s: readiness probe failed: %v", c.spec.Name, err)
+				c.r.event("Warning", "Unhealthy", "Readiness probe failed: %v", err)
 				c.setReady(false)
 			}
 		} else {
