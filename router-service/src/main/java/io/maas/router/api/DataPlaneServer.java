@@ -55,6 +55,7 @@ public class DataPlaneServer {
                 .channelType(transport.serverChannelType())
                 .directExecutor()
                 .maxInboundMessageSize(config.balancer().maxMessageBytes())
+                .maxInboundMetadataSize(InferenceForwarder.MAX_INBOUND_METADATA)
                 .addService(forwarder)
                 .addService(health.getHealthService())
                 .addService(ProtoReflectionServiceV1.newInstance())

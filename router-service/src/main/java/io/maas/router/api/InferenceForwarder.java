@@ -139,6 +139,16 @@ public class InferenceForwarder implements BindableService {
 
         @Override
         public ServerCall.Listener<byte[]> startCall(ServerCall<byte[], byte[]> call, Metadata headers) {
+            int size = metadataSize(headers);
+            if (size > MAX_FORWARDED_METADATA) {
+                // refused here with a clear word rather than forwarded to a pod whose HTTP/2 limit
+                // (8 KiB) would reset the stream, which the router would then count against the pod
+                call.close(Status.RESOURCE_EXHAUSTED.withDescription("request metadata is " + size
+                        + " bytes, over the " + MAX_FORWARDED_METADATA + "-byte limit (names + values + 32 per entry): "
+                        + "send less metadata"), new Metadata());
+                return new ServerCall.Listener<>() {
+                };
+            }
             call.request(2);
             return new Forward(method, kind, client, call, headers, Context.current().getDeadline());
         }
@@ -361,6 +371,31 @@ public class InferenceForwarder implements BindableService {
                 up.cancel("caller cancelled", null);
             }
         }
+    }
+
+    /**
+     * Largest caller metadata forwarded, counted as HTTP/2 does (name + value + 32 bytes per entry):
+     * the pods' gRPC servers take 8 KiB of headers, and the router adds its own and the pseudo-headers.
+     * The router's own transport accepts up to {@link #MAX_INBOUND_METADATA}, so anything between
+     * gets this clear refusal; beyond that HTTP/2 resets the one stream (the connection stays).
+     */
+    static final int MAX_FORWARDED_METADATA = 7 * 1024;
+    static final int MAX_INBOUND_METADATA = 16 * 1024;
+
+    static int metadataSize(Metadata md) {
+        int size = 0;
+        for (String k : md.keys()) {
+            if (k.endsWith(Metadata.BINARY_HEADER_SUFFIX)) {
+                for (byte[] v : md.getAll(Metadata.Key.of(k, Metadata.BINARY_BYTE_MARSHALLER))) {
+                    size += k.length() + (v.length + 2) / 3 * 4 + 32;
+                }
+            } else {
+                for (String v : md.getAll(Metadata.Key.of(k, Metadata.ASCII_STRING_MARSHALLER))) {
+                    size += k.length() + v.length() + 32;
+                }
+            }
+        }
+        return size;
     }
 
     /** Caller headers passed on: everything but gRPC's own and HTTP/2 pseudo headers, which the channel sets. */

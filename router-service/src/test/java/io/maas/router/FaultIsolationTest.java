@@ -1,0 +1,333 @@
+package io.maas.router;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+
+import jakarta.inject.Inject;
+
+import org.junit.jupiter.api.Test;
+
+import com.google.protobuf.ByteString;
+
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.MetadataUtils;
+import io.maas.proto.inference.GRPCInferenceServiceGrpc;
+import io.maas.proto.inference.ModelInferRequest;
+import io.maas.proto.inference.ModelInferRequest.InferInputTensor;
+import io.maas.proto.registry.CreateModelRequest;
+import io.maas.proto.registry.RegisterVersionRequest;
+import io.maas.proto.registry.SetRoutingRequest;
+import io.maas.proto.registry.TensorSpec;
+import io.maas.router.api.DataPlaneServer;
+import io.maas.router.domain.RoutingTable;
+import io.maas.testsupport.FreePorts;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
+import io.quarkus.test.junit.QuarkusTest;
+
+/**
+ * One bad caller must never hurt another, over real processes: a registry, two inference pods
+ * serving MiniLM (batched, v1 stable, v2 canary at 30%) and the tiny model, and this router. Four
+ * well-behaved clients send valid calls while three poison clients flood it with every kind of
+ * caller mistake (token ids outside MiniLM's vocabulary, which only ONNX Runtime notices, joined
+ * into the good clients' batches; wrong shapes; unknown models and versions; oversized messages and
+ * headers). Midway one pod is killed with SIGKILL, later the registry is stopped. The good clients'
+ * success rate is reported and must be at least 99.9%; no canary is aborted and the surviving pod
+ * is never ejected because of the poison.
+ */
+@QuarkusTest
+@QuarkusTestResource(value = FaultIsolationTest.Processes.class, restrictToAnnotatedClass = true)
+class FaultIsolationTest {
+
+    static final int MAX_MESSAGE = 4 * 1024 * 1024;
+    static final int GOOD_CALLS_PER_CLIENT = 400;
+
+    public static class Processes implements QuarkusTestResourceLifecycleManager {
+        static final Path WORK = Cluster.ROOT.resolve("router-service/target/it-faults");
+        static final int REGISTRY_GRPC = FreePorts.take();
+        static final int[] POD_GRPC = { FreePorts.take(), FreePorts.take() };
+        static final int[] POD_HTTP = { FreePorts.take(), FreePorts.take() };
+        static Process registry;
+        static final Process[] pods = new Process[2];
+
+        @Override
+        public Map<String, String> start() {
+            try {
+                Cluster.deleteTree(WORK);
+                Files.createDirectories(WORK.resolve("repo"));
+                for (String m : List.of("minilm", "simple")) {
+                    Files.createSymbolicLink(WORK.resolve("repo/" + m), Cluster.ROOT.resolve("models/target/repository/" + m));
+                }
+                registry = Cluster.java(Cluster.ROOT.resolve("model-registry/target/quarkus-app/quarkus-run.jar"), List.of(),
+                        Map.of("MAAS_GRPC_PORT", "" + REGISTRY_GRPC, "MAAS_HTTP_PORT", "" + FreePorts.take(),
+                                "MAAS_REGISTRY_DATA_DIR", WORK.resolve("registry-data").toString()),
+                        WORK.resolve("registry.log"));
+                for (int i = 0; i < 2; i++) {
+                    pods[i] = Cluster.java(Cluster.ROOT.resolve("inference-service/target/quarkus-app/quarkus-run.jar"),
+                            List.of("--model-repository", WORK.resolve("repo").toString()),
+                            Map.of("MAAS_GRPC_PORT", "" + POD_GRPC[i], "MAAS_HTTP_PORT", "" + POD_HTTP[i],
+                                    "MAAS_ONNX_INTRA_OP_THREADS", "1", "ORT_DISABLE_TELEMETRY", "1",
+                                    "MAAS_MAX_MESSAGE_BYTES", "" + MAX_MESSAGE),
+                            WORK.resolve("pod-" + i + ".log"));
+                }
+                ManagedChannel ch = Cluster.channel(REGISTRY_GRPC);
+                try {
+                    Cluster.await("registry", () -> Cluster.registryStub(ch)
+                            .listModels(io.maas.proto.registry.ListModelsRequest.getDefaultInstance()) != null);
+                    seed(ch);
+                } finally {
+                    ch.shutdownNow();
+                }
+                for (int port : POD_GRPC) {
+                    Cluster.awaitInference(port);
+                }
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
+            StringBuilder endpoints = new StringBuilder();
+            for (String key : List.of("minilm:1", "minilm:2", "simple:1", "simple:2")) {
+                endpoints.append(endpoints.isEmpty() ? "" : ";").append(key).append('=')
+                        .append("127.0.0.1:").append(POD_GRPC[0]).append('/').append(POD_HTTP[0]).append(',')
+                        .append("127.0.0.1:").append(POD_GRPC[1]).append('/').append(POD_HTTP[1]);
+            }
+            return Map.of("maas.registry.address", "127.0.0.1:" + REGISTRY_GRPC,
+                    "maas.endpoints.source", "static",
+                    "maas.static-endpoints", endpoints.toString(),
+                    "maas.balancer.max-message-bytes", "" + MAX_MESSAGE,
+                    // a strict guard: any caller error counted as the canary's would abort it
+                    "maas.canary.window-seconds", "10",
+                    "maas.canary.min-requests", "20",
+                    "maas.canary.max-error-rate-delta", "0.02",
+                    "maas.canary.max-p99-ms", "0");
+        }
+
+        static void seed(ManagedChannel ch) {
+            var stub = Cluster.registryStub(ch);
+            for (String model : List.of("minilm", "simple")) {
+                stub.createModel(CreateModelRequest.newBuilder().setName(model).build());
+                for (String v : List.of("1", "2")) {
+                    var req = RegisterVersionRequest.newBuilder().setModel(model).setVersion(v)
+                            .setArtifactUri("file:///models/" + model + "/" + v + "/model.onnx").setSha256("0".repeat(64))
+                            .setFramework("onnx");
+                    if (model.equals("minilm")) {
+                        for (String in : List.of("input_ids", "attention_mask", "token_type_ids")) {
+                            req.addInputs(TensorSpec.newBuilder().setName(in).setDatatype("INT64").addShape(-1).addShape(-1));
+                        }
+                        req.addOutputs(TensorSpec.newBuilder().setName("last_hidden_state").setDatatype("FP32")
+                                .addShape(-1).addShape(-1).addShape(384));
+                    } else {
+                        for (String in : List.of("INPUT0", "INPUT1")) {
+                            req.addInputs(TensorSpec.newBuilder().setName(in).setDatatype("FP32").addShape(-1).addShape(16));
+                        }
+                        for (String out : List.of("OUTPUT0", "OUTPUT1")) {
+                            req.addOutputs(TensorSpec.newBuilder().setName(out).setDatatype("FP32").addShape(-1).addShape(16));
+                        }
+                    }
+                    stub.registerVersion(req.build());
+                }
+                stub.setRouting(SetRoutingRequest.newBuilder().setModel(model).setStableVersion("1").setCanaryVersion("2")
+                        .setCanaryWeight(30).setReason("fault isolation test").build());
+            }
+        }
+
+        @Override
+        public void stop() {
+            for (Process p : pods) {
+                Cluster.stop(p);
+            }
+            Cluster.stop(registry);
+        }
+    }
+
+    @Inject
+    DataPlaneServer dataPlane;
+    @Inject
+    RoutingTable table;
+    @Inject
+    MeterRegistry meters;
+
+    static ByteString int64(long[] values) {
+        ByteBuffer b = ByteBuffer.allocate(values.length * 8).order(ByteOrder.LITTLE_ENDIAN);
+        for (long v : values) {
+            b.putLong(v);
+        }
+        return ByteString.copyFrom(b.array());
+    }
+
+    /** MiniLM input of {@code len} tokens; ids beyond the vocabulary (30522) when {@code poison}. */
+    static ModelInferRequest minilm(int len, boolean poison, String version) {
+        long[] ids = new long[len];
+        long[] ones = new long[len];
+        for (int k = 0; k < len; k++) {
+            ids[k] = k == 0 ? 101 : k == len - 1 ? 102 : poison ? 999_999 : 1000 + 37L * k;
+            ones[k] = 1;
+        }
+        ModelInferRequest.Builder b = ModelInferRequest.newBuilder().setModelName("minilm").setModelVersion(version);
+        for (String name : List.of("input_ids", "attention_mask", "token_type_ids")) {
+            b.addInputs(InferInputTensor.newBuilder().setName(name).setDatatype("INT64").addShape(1).addShape(len));
+        }
+        return b.addRawInputContents(int64(ids)).addRawInputContents(int64(ones)).addRawInputContents(int64(new long[len]))
+                .build();
+    }
+
+    static ModelInferRequest simple(String model, String version, int width) {
+        ModelInferRequest.Builder b = ModelInferRequest.newBuilder().setModelName(model).setModelVersion(version);
+        for (String name : List.of("INPUT0", "INPUT1")) {
+            b.addInputs(InferInputTensor.newBuilder().setName(name).setDatatype("FP32").addShape(1).addShape(width));
+            b.addRawInputContents(ByteString.copyFrom(new byte[width * 4]));
+        }
+        return b.build();
+    }
+
+    /** The poison, in turn: each kind with the status the caller must get. */
+    record Poison(String kind, Status.Code expected, ModelInferRequest request, Map<String, String> headers) {
+    }
+
+    static List<Poison> poisons() {
+        return List.of(
+                new Poison("out-of-vocabulary ids", Status.Code.INVALID_ARGUMENT, minilm(12, true, ""), Map.of()),
+                new Poison("wrong shape", Status.Code.INVALID_ARGUMENT, simple("simple", "", 15), Map.of()),
+                new Poison("unknown model", Status.Code.NOT_FOUND, simple("no-such-model", "", 16), Map.of()),
+                new Poison("unknown version", Status.Code.NOT_FOUND, simple("simple", "999", 16), Map.of()),
+                new Poison("unknown pinned version", Status.Code.NOT_FOUND, simple("simple", "", 16),
+                        Map.of("x-model-version", "abc")),
+                new Poison("oversized message", Status.Code.RESOURCE_EXHAUSTED,
+                        simple("simple", "", MAX_MESSAGE / 8 + 1024), Map.of()),
+                new Poison("oversized headers", Status.Code.RESOURCE_EXHAUSTED, simple("simple", "", 16),
+                        Map.of("x-junk", "j".repeat(12 * 1024))),
+                // beyond what HTTP/2 takes at all: that one stream is reset, the connection and its other calls go on
+                new Poison("headers over the HTTP/2 limit", Status.Code.INTERNAL, simple("simple", "", 16),
+                        Map.of("x-junk", "j".repeat(20 * 1024))));
+    }
+
+    static GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub stub(ManagedChannel ch, Map<String, String> headers) {
+        Metadata md = new Metadata();
+        headers.forEach((k, v) -> md.put(Metadata.Key.of(k, Metadata.ASCII_STRING_MARSHALLER), v));
+        return GRPCInferenceServiceGrpc.newBlockingStub(ch).withInterceptors(MetadataUtils.newAttachHeadersInterceptor(md))
+                .withDeadlineAfter(30, TimeUnit.SECONDS);
+    }
+
+    static Thread started(String name, Runnable body) {
+        Thread t = new Thread(body, name);
+        t.start();
+        return t;
+    }
+
+    double counter(String name, String... tags) {
+        return meters.find(name).tags(tags).counters().stream().mapToDouble(Counter::count).sum();
+    }
+
+    @Test
+    void poisonFloodPodKillAndRegistryOutageLeaveGoodCallersServed() throws Exception {
+        Cluster.await("routing for both models", () -> table.route("minilm") != null && table.route("simple") != null);
+        ManagedChannel goodChannel = Cluster.channel(dataPlane.port());
+        // the first poison client shares the good clients' connection: its mistakes must not tear it down
+        List<ManagedChannel> poisonChannels = List.of(goodChannel, Cluster.channel(dataPlane.port()),
+                Cluster.channel(dataPlane.port()));
+        AtomicBoolean stop = new AtomicBoolean();
+        LongAdder good = new LongAdder();
+        Map<String, Integer> goodFailures = new ConcurrentHashMap<>();
+        Map<String, Integer> poisonAnswers = new ConcurrentHashMap<>();
+        Map<String, String> poisonMessages = new ConcurrentHashMap<>();
+        AtomicInteger goodDone = new AtomicInteger();
+        List<Thread> threads = new ArrayList<>();
+
+        for (int p = 0; p < 3; p++) {
+            ManagedChannel ch = poisonChannels.get(p);
+            int offset = p;
+            threads.add(started("poison-" + p, () -> {
+                List<Poison> kinds = poisons();
+                for (int i = offset; !stop.get(); i++) {
+                    Poison poison = kinds.get(i % kinds.size());
+                    String answer;
+                    try {
+                        stub(ch, poison.headers()).modelInfer(poison.request());
+                        answer = "OK";
+                    } catch (StatusRuntimeException e) {
+                        answer = e.getStatus().getCode().name();
+                        poisonMessages.putIfAbsent(poison.kind() + " -> " + answer, String.valueOf(e.getStatus().getDescription()));
+                    }
+                    poisonAnswers.merge(poison.kind() + " -> " + answer, 1, Integer::sum);
+                }
+            }));
+        }
+        for (int c = 0; c < 4; c++) {
+            int client = c;
+            threads.add(started("good-" + c, () -> {
+                for (int i = 0; i < GOOD_CALLS_PER_CLIENT; i++) {
+                    ModelInferRequest req = i % 2 == 0 ? minilm(8 + (i + client) % 9, false, "") : simple("simple", "", 16);
+                    try {
+                        stub(goodChannel, Map.of()).modelInfer(req);
+                        good.increment();
+                    } catch (StatusRuntimeException e) {
+                        goodFailures.merge(req.getModelName() + " " + e.getStatus().getCode() + ": "
+                                + e.getStatus().getDescription(), 1, Integer::sum);
+                    }
+                    int done = goodDone.incrementAndGet();
+                    if (done == GOOD_CALLS_PER_CLIENT * 4 * 4 / 10) {
+                        System.out.println("fault isolation: SIGKILL pod 1 (" + Processes.POD_GRPC[1] + ")");
+                        Processes.pods[1].destroyForcibly();
+                    } else if (done == GOOD_CALLS_PER_CLIENT * 4 * 7 / 10) {
+                        System.out.println("fault isolation: stopping the registry");
+                        Cluster.stop(Processes.registry);
+                    }
+                }
+            }));
+        }
+        for (Thread t : threads.subList(3, 7)) {
+            t.join(TimeUnit.MINUTES.toMillis(10));
+        }
+        stop.set(true);
+        for (Thread t : threads.subList(0, 3)) {
+            t.join(TimeUnit.MINUTES.toMillis(2));
+        }
+        goodChannel.shutdownNow();
+        poisonChannels.forEach(ManagedChannel::shutdownNow);
+
+        int total = GOOD_CALLS_PER_CLIENT * 4;
+        double rate = good.sum() / (double) total;
+        System.out.printf("fault isolation: good clients %d/%d succeeded (%.3f%%); failures %s%n", good.sum(), total,
+                100 * rate, goodFailures);
+        System.out.println("fault isolation: poison answers " + new TreeMap<>(poisonAnswers));
+        new TreeMap<>(poisonMessages).forEach((k, v) -> System.out.println("  " + k + ": " + v));
+        String survivor = "127.0.0.1:" + Processes.POD_GRPC[0];
+        double survivorEjections = counter("maas.router.ejections", "endpoint", survivor);
+        double aborts = counter("maas.router.canary.aborts");
+        System.out.println("fault isolation: ejections of the surviving pod " + survivorEjections + ", canary aborts " + aborts
+                + ", ejections in all " + counter("maas.router.ejections"));
+
+        assertTrue(rate >= 0.999, "good clients' success rate " + rate + ": " + goodFailures);
+        for (Poison p : poisons()) {
+            String key = p.kind() + " -> " + p.expected().name();
+            assertTrue(poisonAnswers.getOrDefault(key, 0) > 0, "no '" + key + "' in " + poisonAnswers);
+            poisonAnswers.keySet().stream().filter(k -> k.startsWith(p.kind() + " -> ") && !k.equals(key)).findAny()
+                    .ifPresent(k -> {
+                        throw new AssertionError("poison answered otherwise: " + k + " " + poisonMessages.get(k));
+                    });
+        }
+        assertEquals(0, survivorEjections, "the surviving pod was ejected");
+        assertEquals(0, aborts, "a canary was aborted");
+        assertEquals(30, table.route("minilm").canaryWeight());
+        assertEquals(30, table.route("simple").canaryWeight());
+    }
+}
