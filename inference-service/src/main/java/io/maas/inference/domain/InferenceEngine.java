@@ -1,7 +1,9 @@
 package io.maas.inference.domain;
 
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.stream.Collectors;
@@ -85,6 +87,7 @@ public final class InferenceEngine {
             }
             checkSize(t);
         }
+        checkNamedDimensions(specs, request.inputs());
         List<String> missing = specs.stream().map(TensorSpec::name).filter(n -> !seen.contains(n)).toList();
         if (!missing.isEmpty()) {
             throw InferenceException.invalid("missing input(s) " + missing + " for " + model + "; its inputs are "
@@ -95,6 +98,36 @@ public final class InferenceEngine {
             if (outputs.stream().noneMatch(o -> o.name().equals(name))) {
                 throw InferenceException.invalid(model + " has no output '" + name + "'; its outputs are "
                         + describe(outputs));
+            }
+        }
+    }
+
+    /**
+     * Dynamic dimensions the model names alike must agree across inputs (input_ids and attention_mask
+     * of one length): ONNX Runtime would otherwise fail deep in the graph with a generic error that
+     * cannot be told from a server fault.
+     */
+    private static void checkNamedDimensions(List<TensorSpec> specs, List<Tensor> inputs) {
+        Map<String, String> firstSeen = new HashMap<>();
+        Map<String, Long> sizes = new HashMap<>();
+        for (Tensor t : inputs) {
+            TensorSpec spec = specs.stream().filter(s -> s.name().equals(t.name())).findFirst().orElseThrow();
+            List<String> names = spec.dimensionNames();
+            if (names.size() != t.shape().length) {
+                continue;
+            }
+            for (int i = 0; i < names.size(); i++) {
+                String dim = names.get(i);
+                if (dim.isEmpty() || spec.shape()[i] >= 0) {
+                    continue;
+                }
+                Long size = sizes.putIfAbsent(dim, t.shape()[i]);
+                firstSeen.putIfAbsent(dim, t.name());
+                if (size != null && size != t.shape()[i]) {
+                    throw InferenceException.invalid("inputs disagree on dimension '" + dim + "': '"
+                            + firstSeen.get(dim) + "' has " + size + ", '" + t.name() + "' has " + t.shape()[i]
+                            + "; the model needs them equal");
+                }
             }
         }
     }

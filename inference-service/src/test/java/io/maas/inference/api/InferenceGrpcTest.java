@@ -195,6 +195,11 @@ class InferenceGrpcTest extends GrpcTestSupport {
                     "ORT_INVALID_ARGUMENT", "indices element out of data bounds, idx=999999");
             assertStatus(Status.Code.INVALID_ARGUMENT, () -> stub().modelInfer(good.toBuilder()
                     .setRawInputContents(2, TestModels.longs(0, 7, 0, 0)).build()), "idx=7");
+            // an attention mask longer than the ids: refused before ONNX Runtime fails on it with ORT_FAIL
+            assertStatus(Status.Code.INVALID_ARGUMENT, () -> stub().modelInfer(good.toBuilder()
+                    .setInputs(1, input("attention_mask", "INT64", 1, 5))
+                    .setRawInputContents(1, TestModels.longs(1, 1, 1, 1, 1)).build()),
+                    "inputs disagree on dimension", "'input_ids' has 4, 'attention_mask' has 5");
             // the model still serves
             assertEquals(List.of(1L, 4L, 384L), stub().modelInfer(good).getOutputs(0).getShapeList());
         }

@@ -86,7 +86,12 @@ public final class OnnxModelLoader implements ModelLoader {
                 throw InferenceException.unavailable(file + ": '" + node.getName() + "' has element type "
                         + info.onnxType + ", which the inference protocol has no datatype for");
             }
-            specs.add(new TensorSpec(node.getName(), datatype, info.getShape()));
+            String[] names = info.getDimensionNames();
+            List<String> dimensionNames = new ArrayList<>();
+            for (int i = 0; names != null && i < names.length; i++) {
+                dimensionNames.add(names[i] == null ? "" : names[i]);
+            }
+            specs.add(new TensorSpec(node.getName(), datatype, info.getShape(), List.copyOf(dimensionNames)));
         }
         return List.copyOf(specs);
     }
