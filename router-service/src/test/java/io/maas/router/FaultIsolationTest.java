@@ -20,7 +20,10 @@ import java.util.concurrent.atomic.LongAdder;
 
 import jakarta.inject.Inject;
 
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 
 import com.google.protobuf.ByteString;
 
@@ -57,6 +60,7 @@ import io.quarkus.test.junit.QuarkusTest;
  */
 @QuarkusTest
 @QuarkusTestResource(value = FaultIsolationTest.Processes.class, restrictToAnnotatedClass = true)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class FaultIsolationTest {
 
     static final int MAX_MESSAGE = 4 * 1024 * 1024;
@@ -237,7 +241,71 @@ class FaultIsolationTest {
         return meters.find(name).tags(tags).counters().stream().mapToDouble(Counter::count).sum();
     }
 
+    /** A caller mistake, as gRPC; the same mistake sent to the router and straight to a pod. */
+    record Mistake(String kind, ModelInferRequest request) {
+    }
+
+    static List<Mistake> mistakes() {
+        ModelInferRequest good = simple("simple", "1", 16);
+        return List.of(
+                new Mistake("out-of-vocabulary ids", minilm(12, true, "1")),
+                new Mistake("wrong shape", simple("simple", "1", 15)),
+                new Mistake("unknown model", simple("no-such-model", "", 16)),
+                new Mistake("unknown version", simple("simple", "999", 16)),
+                new Mistake("non-numeric version", simple("simple", "abc", 16)),
+                new Mistake("wrong datatype", good.toBuilder().setInputs(0, good.getInputs(0).toBuilder().setDatatype("INT32"))
+                        .build()),
+                new Mistake("missing input", good.toBuilder().removeInputs(1).clearRawInputContents()
+                        .addRawInputContents(good.getRawInputContents(0)).build()),
+                new Mistake("unknown input", good.toBuilder().setInputs(1, good.getInputs(1).toBuilder().setName("NOPE"))
+                        .build()),
+                new Mistake("unknown output requested", good.toBuilder().addOutputs(
+                        ModelInferRequest.InferRequestedOutputTensor.newBuilder().setName("NOPE")).build()),
+                new Mistake("raw contents of the wrong length",
+                        good.toBuilder().setRawInputContents(0, ByteString.copyFrom(new byte[10])).build()),
+                new Mistake("no model name", simple("", "", 16)),
+                new Mistake("oversized message", simple("simple", "1", MAX_MESSAGE / 8 + 1024)));
+    }
+
     @Test
+    @Order(1)
+    void theRouterAnswersEveryCallerMistakeAsThePodDoes() {
+        ManagedChannel router = Cluster.channel(dataPlane.port());
+        ManagedChannel pod = Cluster.channel(Processes.POD_GRPC[0]);
+        List<String> differences = new ArrayList<>();
+        try {
+            for (Mistake m : mistakes()) {
+                Status viaRouter = answer(router, m.request());
+                Status direct = answer(pod, m.request());
+                System.out.printf("mistake %-32s router %-18s pod %-18s | %s%n", m.kind(), viaRouter.getCode(),
+                        direct.getCode(), viaRouter.getDescription());
+                if (viaRouter.getCode() != direct.getCode() || viaRouter.isOk()) {
+                    differences.add(m.kind() + ": router " + viaRouter + ", pod " + direct);
+                }
+                String description = String.valueOf(viaRouter.getDescription());
+                if (description.length() < 20) {
+                    differences.add(m.kind() + ": the router's message says too little: " + description);
+                }
+            }
+        } finally {
+            router.shutdownNow();
+            pod.shutdownNow();
+        }
+        assertEquals(List.of(), differences);
+        assertEquals(0, counter("maas.router.ejections"), "caller mistakes ejected a pod");
+    }
+
+    static Status answer(ManagedChannel ch, ModelInferRequest request) {
+        try {
+            stub(ch, Map.of()).modelInfer(request);
+            return Status.OK;
+        } catch (StatusRuntimeException e) {
+            return e.getStatus();
+        }
+    }
+
+    @Test
+    @Order(2)
     void poisonFloodPodKillAndRegistryOutageLeaveGoodCallersServed() throws Exception {
         Cluster.await("routing for both models", () -> table.route("minilm") != null && table.route("simple") != null);
         ManagedChannel goodChannel = Cluster.channel(dataPlane.port());
