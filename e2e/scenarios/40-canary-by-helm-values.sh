@@ -52,6 +52,7 @@ back=$(e2e_await_share canary "$t2" 2 0 25 60)
 wait "$hpid" || { cat "$E2E_STATE/helm-rollback-$$.log" >&2; e2e_fail "helm rollback failed"; }
 t3=$(now)
 e2e_pass "rollback: the measured split is back ${back}s after helm rollback started (helm took $(awk -v a="$t3" -v b="$t2" 'BEGIN{printf "%.1f", a-b}')s)"
+sleep 2   # past the switch before the steady window
 e2e_record "rollback 50->10: split back ${back}s after helm rollback started; helm $(awk -v a="$t3" -v b="$t2" 'BEGIN{printf "%.1f", a-b}')s"
 read -r s ok f <<<"$(window 10)"
 e2e_assert "after rollback: measured canary share $s% over $ok calls lies in [2, 22]" awk -v s="$s" 'BEGIN{exit !(s>=2 && s<=22)}'
