@@ -13,7 +13,10 @@
 # nginx with proxy_pass and upstream keepalive.
 # The VM this runs on is noisy, so the whole matrix runs ROUNDS times, paths interleaved, and the
 # table gives medians.
-# Env: CONCURRENCY="1 8" PROTOCOLS=grpc ROUNDS=3 WARMUP=10 DURATION=15 PORT_BASE=18600
+# BASELINE_JAR=<another build's router-service/target/quarkus-app/quarkus-run.jar> adds a fourth path,
+# "baseline": that router in front of the same pod, measured interleaved with the others, so a change
+# to the router is compared with the build before it in the same run ("vs baseline" column).
+# Env: CONCURRENCY="1 8" PROTOCOLS=grpc ROUNDS=3 WARMUP=10 DURATION=15 PORT_BASE=18600 BASELINE_JAR=
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -39,6 +42,12 @@ MAAS_GRPC_PORT=$((P+11)) MAAS_HTTP_PORT=$((P+12)) MAAS_ENDPOINTS_SOURCE=static \
   MAAS_STATIC_ENDPOINTS="simple:1=127.0.0.1:$((P+1))/$((P+2))" \
   $JAVA -jar router-service/target/quarkus-app/quarkus-run.jar >"$WORK/router.log" 2>&1 &
 PIDS+=($!)
+if [[ -n ${BASELINE_JAR:-} ]]; then
+  MAAS_GRPC_PORT=$((P+31)) MAAS_HTTP_PORT=$((P+32)) MAAS_ENDPOINTS_SOURCE=static \
+    MAAS_STATIC_ENDPOINTS="simple:1=127.0.0.1:$((P+1))/$((P+2))" \
+    $JAVA -jar "$BASELINE_JAR" >"$WORK/baseline.log" 2>&1 &
+  PIDS+=($!)
+fi
 cat >"$WORK/nginx/nginx.conf" <<CONF
 worker_processes auto;
 error_log $WORK/nginx/logs/error.log warn;
@@ -64,13 +73,17 @@ PIDS+=($!)
 CP="router-service/target/test-classes:router-service/target/quarkus-app/lib/main/*:router-service/target/quarkus-app/lib/boot/*"
 for i in $(seq 1 120); do
   curl -sf "http://127.0.0.1:$((P+2))/v2/health/ready" >/dev/null 2>&1 \
-    && curl -sf "http://127.0.0.1:$((P+12))/q/health/ready" >/dev/null 2>&1 && break
+    && curl -sf "http://127.0.0.1:$((P+12))/q/health/ready" >/dev/null 2>&1 \
+    && { [[ -z ${BASELINE_JAR:-} ]] || curl -sf "http://127.0.0.1:$((P+32))/q/health/ready" >/dev/null 2>&1; } && break
   sleep 0.5
 done
 RESULTS="$WORK/results.tsv"
 # protocol, path, address
 PATHS=("grpc direct 127.0.0.1:$((P+1))" "grpc router 127.0.0.1:$((P+11))" "grpc nginx 127.0.0.1:$((P+21))"
        "rest direct 127.0.0.1:$((P+2))" "rest router 127.0.0.1:$((P+12))" "rest nginx 127.0.0.1:$((P+22))")
+if [[ -n ${BASELINE_JAR:-} ]]; then
+  PATHS+=("grpc baseline 127.0.0.1:$((P+31))" "rest baseline 127.0.0.1:$((P+32))")
+fi
 for target in "${PATHS[@]}"; do
   set -- $target
   [[ " $PROTOCOLS " == *" $1 "* ]] || continue
@@ -97,13 +110,15 @@ for line in open(sys.argv[1]):
     f = dict(kv.split("=", 1) for kv in line.split()[1:])
     proto, path = line.split()[0].split("-")
     rows.setdefault((proto, int(f["c"]), path), []).append((float(f["rps"]), float(f["p50_us"]), float(f["p99_us"])))
-print("| protocol | concurrency | path | calls/s | p50 µs | p99 µs | added p50 µs | added p99 µs | calls/s vs nginx |")
-print("|---|---|---|---|---|---|---|---|---|")
+print("| protocol | concurrency | path | calls/s | p50 µs | p99 µs | added p50 µs | added p99 µs | calls/s vs nginx | calls/s vs baseline |")
+print("|---|---|---|---|---|---|---|---|---|---|")
 for (proto, c, path), runs in rows.items():
     med = lambda i, rs=runs: st.median(r[i] for r in rs)
     direct = rows[(proto, c, "direct")]
     added = lambda i: "-" if path == "direct" else "%.0f" % st.median(r[i] - d[i] for r, d in zip(runs, direct))
     nginx = rows.get((proto, c, "nginx"))
-    vs = "%.2f" % st.median(r[0] / n[0] for r, n in zip(runs, nginx)) if path == "router" and nginx else "-"
-    print("| %s | %d | %s | %.0f | %.0f | %.0f | %s | %s | %s |" % (proto, c, path, med(0), med(1), med(2), added(1), added(2), vs))
+    vs = "%.2f" % st.median(r[0] / n[0] for r, n in zip(runs, nginx)) if path in ("router", "baseline") and nginx else "-"
+    base = rows.get((proto, c, "baseline"))
+    vb = "%.2f" % st.median(r[0] / b[0] for r, b in zip(runs, base)) if path == "router" and base else "-"
+    print("| %s | %d | %s | %.0f | %.0f | %.0f | %s | %s | %s | %s |" % (proto, c, path, med(0), med(1), med(2), added(1), added(2), vs, vb))
 PY

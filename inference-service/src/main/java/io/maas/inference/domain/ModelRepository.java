@@ -105,6 +105,9 @@ public final class ModelRepository implements AutoCloseable {
      * @param version empty for the highest ready version
      */
     public ModelVersion resolve(String name, String version) {
+        if (name == null || name.isEmpty()) {
+            throw InferenceException.invalid("model name is required");
+        }
         ServedModel model = models.get(name);
         if (model == null) {
             throw InferenceException.notFound("unknown model '" + name + "'; served models: " + names());
