@@ -64,32 +64,27 @@ public final class Forwarding {
             throw new Refused(StatusCode.INVALID_ARGUMENT, "model name is required");
         }
         Route route = table.route(model);
-        List<String> served = pool.versions(model);
-        ModelCatalog registered = catalog;
-        Set<String> known = new TreeSet<>(registered.versions(model));
-        known.addAll(served);
-        if (route != null) {
-            known.add(route.stable());
-            if (route.canary() != null && !route.canary().isEmpty()) {
-                known.add(route.canary());
-            }
-        }
-        if (known.isEmpty()) {
-            throw new Refused(StatusCode.NOT_FOUND, "unknown model '" + model + "'" + models(registered));
-        }
         boolean explicit = version != null && !version.isEmpty();
         String named = explicit ? version : pinHeader;
-        if (named != null && !named.isEmpty() && !known.contains(named)) {
+        if (named != null && !named.isEmpty() && !knows(model, route, named)) {
+            Set<String> known = known(model, route);
+            if (known.isEmpty()) {
+                throw new Refused(StatusCode.NOT_FOUND, "unknown model '" + model + "'" + models(catalog));
+            }
             throw new Refused(StatusCode.NOT_FOUND, "model '" + model + "' has no version '" + named + "'"
                     + (explicit ? "" : " (from the x-model-version header)") + "; versions: " + String.join(", ", known));
+        }
+        if (route == null && pool.versions(model).isEmpty() && catalog.versions(model).isEmpty()) {
+            throw new Refused(StatusCode.NOT_FOUND, "unknown model '" + model + "'" + models(catalog));
         }
         VersionChooser.Choice choice = VersionChooser.choose(route, version, pinHeader, canaryHeader, routingKey);
         if (choice == null) {
             // no routing (local runs without a registry): the one version the pods serve
+            List<String> served = pool.versions(model);
             if (served.size() != 1) {
                 throw new Refused(served.isEmpty() ? StatusCode.UNAVAILABLE : StatusCode.FAILED_PRECONDITION,
                         "model '" + model + "' has no routing in the registry and "
-                        + (served.isEmpty() ? "no pod serves it (versions: " + String.join(", ", known) + ")"
+                        + (served.isEmpty() ? "no pod serves it (versions: " + String.join(", ", known(model, null)) + ")"
                         : "pods serve several versions " + served + ": name a version"));
             }
             choice = new VersionChooser.Choice(served.get(0), "stable", "only-version");
@@ -103,6 +98,27 @@ public final class Forwarding {
             }
         }
         return new Target(key, track, route);
+    }
+
+    /** Checked on every call that names a version, cheapest source first: no allocation on the way. */
+    private boolean knows(String model, Route route, String version) {
+        if (route != null && (version.equals(route.stable()) || version.equals(route.canary()))) {
+            return true;
+        }
+        return !pool.endpoints(new ModelKey(model, version)).isEmpty() || catalog.versions(model).contains(version);
+    }
+
+    /** Every version anybody knows of the model, for the refusal's message. */
+    private Set<String> known(String model, Route route) {
+        Set<String> known = new TreeSet<>(catalog.versions(model));
+        known.addAll(pool.versions(model));
+        if (route != null) {
+            known.add(route.stable());
+            if (route.canary() != null && !route.canary().isEmpty()) {
+                known.add(route.canary());
+            }
+        }
+        return known;
     }
 
     private static String models(ModelCatalog catalog) {
