@@ -35,7 +35,15 @@ func execContainer(specFile string) {
 		}
 	}
 	root := s.Root
-	// Safe: mounts of an earlier run lived in its own (gone) mount namespace.
+	// Mounts of an earlier run lived in its own (gone) mount namespace; never delete through a
+	// mount (root/.host is the host's /) should one be visible here after all.
+	if mi, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
+		for _, line := range strings.Split(string(mi), "\n") {
+			if f := strings.Fields(line); len(f) > 4 && (f[4] == root || strings.HasPrefix(f[4], root+"/")) {
+				fail("refusing to clean %s: %s is mounted", root, f[4])
+			}
+		}
+	}
 	if err := os.RemoveAll(root); err != nil {
 		fail("clean root: %v", err)
 	}
