@@ -75,3 +75,28 @@ e2e_assert "image files mounted read-only" grep -q "image-files-present" <<<"$lo
 e2e_assert "image files not writable" grep -q "image-read-only" <<<"$log"
 uid=$(kubectl get pod -n "$ns" probe-env -o jsonpath='{.metadata.uid}' | tr -d - | cut -c1-10)
 e2e_await 30 "the pod's network namespace e2e-$uid removed once it completed" bash -c "! ip netns list | grep -q e2e-$uid"
+
+# A long-running pod: an exec readiness probe (run inside the container by the agent), Ready
+# reported through the status, then deletion: SIGTERM reaches the process, which exits at once.
+kubectl apply -n "$ns" -f - >/dev/null <<'EOF2'
+apiVersion: v1
+kind: Pod
+metadata: {name: probe-exec}
+spec:
+  terminationGracePeriodSeconds: 30
+  securityContext: {runAsUser: 10001, runAsGroup: 10001}
+  containers:
+  - name: main
+    image: maas/models:any
+    command: [sh, -c, 'trap "echo got-sigterm; exit 0" TERM; sleep 2; touch /tmp/ready; while :; do sleep 0.2; done']
+    readinessProbe:
+      exec: {command: [test, -f, /tmp/ready]}
+      periodSeconds: 1
+EOF2
+kubectl wait -n "$ns" --for=condition=Ready pod/probe-exec --timeout=60s >/dev/null || e2e_fail "exec readiness probe never passed"
+e2e_pass "exec readiness probe passed inside the container: pod Ready"
+t0=$(date +%s)
+kubectl delete pod -n "$ns" probe-exec --wait=true --timeout=60s >/dev/null || e2e_fail "pod not deleted"
+took=$(( $(date +%s) - t0 ))
+e2e_assert_le "$took" 15 "deletion confirmed once the process exited on SIGTERM (well within the 30 s grace), seconds"
+e2e_assert "the process got SIGTERM" grep -q got-sigterm <(e2e_pod_log "$ns" probe-exec main)
