@@ -3,12 +3,12 @@
 #   source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 #
 # Needs E2E_STATE: the state folder of a running cluster (bin/e2e exports it; by hand:
-# `eval "$(e2e/cluster.sh up)"`). Everything here talks only to that cluster: kubectl and helm
+# `export E2E_STATE=$(e2e/cluster.sh up)`). Everything here talks only to that cluster: kubectl and helm
 # are functions bound to its kubeconfig, never to ~/.kube/config.
 # shellcheck shell=bash
 
 if [[ -z ${E2E_STATE:-} || ! -f $E2E_STATE/env ]]; then
-  echo "e2e/lib.sh: no cluster: E2E_STATE is unset or has no env file (run bin/e2e, or eval \"\$(e2e/cluster.sh up)\")" >&2
+  echo "e2e/lib.sh: no cluster: E2E_STATE is unset or has no env file (run bin/e2e, or export E2E_STATE=\$(e2e/cluster.sh up))" >&2
   exit 2
 fi
 # shellcheck disable=SC1091
@@ -133,9 +133,16 @@ for s in json.load(sys.stdin)["items"]:
 }
 
 # e2e_wait_ready NS SELECTOR [TIMEOUT_S]: every pod of SELECTOR Ready (kubectl wait: a watch).
+# A pod that goes away meanwhile (a rollout replacing it) makes kubectl wait stop with
+# NotFound: then it waits again on the pods there are, until the timeout.
 e2e_wait_ready() {
-  kubectl wait -n "$1" --for=condition=Ready pod -l "$2" --timeout="${3:-180}s" >/dev/null \
-    || e2e_fail "pods $2 in $1 not Ready within ${3:-180}s"
+  local deadline=$(( $(date +%s) + ${3:-180} )) left
+  while :; do
+    left=$(( deadline - $(date +%s) ))
+    (( left > 0 )) || e2e_fail "pods $2 in $1 not Ready within ${3:-180}s"
+    kubectl wait -n "$1" --for=condition=Ready pod -l "$2" --timeout="${left}s" >/dev/null 2>&1 && return 0
+    sleep 1
+  done
 }
 
 # e2e_pv NAME [SIZE]: a hostPath PersistentVolume (folder inside the state folder, the only

@@ -106,7 +106,7 @@ func (c *container) start() error {
 		close(c.exitCh)
 		c.mu.Unlock()
 		c.r.logf("container %s exited with %d", c.spec.Name, code)
-		if code != 0 {
+		if code != 0 && !c.isStopped() {
 			c.r.event("Warning", "BackOff", "container %s exited with code %d (log: %s)", c.spec.Name, code,
 				filepath.Join(c.r.dir, "logs", c.spec.Name+".log"))
 		}

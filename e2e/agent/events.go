@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -36,7 +37,8 @@ func (r *podRunner) event(typ, reason, format string, args ...any) {
 		Reason: reason, Message: msg, Type: typ, Count: 1, FirstTimestamp: now, LastTimestamp: now,
 		Source: corev1.EventSource{Component: "e2e-node-agent", Host: p.Spec.NodeName},
 	}
-	if _, err := r.a.cs.CoreV1().Events(p.Namespace).Create(context.Background(), ev, metav1.CreateOptions{}); err != nil {
+	if _, err := r.a.cs.CoreV1().Events(p.Namespace).Create(context.Background(), ev, metav1.CreateOptions{}); err != nil &&
+		!strings.Contains(err.Error(), "being terminated") {
 		r.logf("event %s: %v", reason, err)
 	}
 }
