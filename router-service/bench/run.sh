@@ -16,6 +16,8 @@
 # BASELINE_JAR=<another build's router-service/target/quarkus-app/quarkus-run.jar> adds a fourth path,
 # "baseline": that router in front of the same pod, measured interleaved with the others, so a change
 # to the router is compared with the build before it in the same run ("vs baseline" column).
+# The router's (and baseline's) CPU time per call (utime + stime from /proc, warm-up included pro rata)
+# is printed too: on a busy machine it is a steadier measure of the router's own cost than calls/s.
 # Env: CONCURRENCY="1 8" PROTOCOLS=grpc ROUNDS=3 WARMUP=10 DURATION=15 PORT_BASE=18600 BASELINE_JAR=
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -42,11 +44,13 @@ MAAS_GRPC_PORT=$((P+11)) MAAS_HTTP_PORT=$((P+12)) MAAS_ENDPOINTS_SOURCE=static \
   MAAS_STATIC_ENDPOINTS="simple:1=127.0.0.1:$((P+1))/$((P+2))" \
   $JAVA -jar router-service/target/quarkus-app/quarkus-run.jar >"$WORK/router.log" 2>&1 &
 PIDS+=($!)
+ROUTER_PID=$!
 if [[ -n ${BASELINE_JAR:-} ]]; then
   MAAS_GRPC_PORT=$((P+31)) MAAS_HTTP_PORT=$((P+32)) MAAS_ENDPOINTS_SOURCE=static \
     MAAS_STATIC_ENDPOINTS="simple:1=127.0.0.1:$((P+1))/$((P+2))" \
     $JAVA -jar "$BASELINE_JAR" >"$WORK/baseline.log" 2>&1 &
   PIDS+=($!)
+  BASELINE_PID=$!
 fi
 cat >"$WORK/nginx/nginx.conf" <<CONF
 worker_processes auto;
@@ -78,6 +82,7 @@ for i in $(seq 1 120); do
   sleep 0.5
 done
 RESULTS="$WORK/results.tsv"
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # protocol, path, address
 PATHS=("grpc direct 127.0.0.1:$((P+1))" "grpc router 127.0.0.1:$((P+11))" "grpc nginx 127.0.0.1:$((P+21))"
        "rest direct 127.0.0.1:$((P+2))" "rest router 127.0.0.1:$((P+12))" "rest nginx 127.0.0.1:$((P+22))")
@@ -95,7 +100,16 @@ for round in $(seq 1 "$ROUNDS"); do
       for target in "${PATHS[@]}"; do
         set -- $target
         [[ "$1" == "$proto" ]] || continue
-        $JAVA -Djava.util.logging.manager=org.jboss.logmanager.LogManager -cp "$CP" io.maas.router.RouterBench "$1-$2" "$3" "$c" 2 "$DURATION" "$1" | tee -a "$RESULTS"
+        # CPU time the proxy process spent (user + system), per call: much steadier than calls/s on a busy machine
+        pid=""; case $2 in router) pid=$ROUTER_PID ;; baseline) pid=${BASELINE_PID:-} ;; esac
+        before=$([[ -n $pid ]] && cpu_ticks "$pid" || echo 0)
+        line=$($JAVA -Djava.util.logging.manager=org.jboss.logmanager.LogManager -cp "$CP" io.maas.router.RouterBench "$1-$2" "$3" "$c" 2 "$DURATION" "$1")
+        if [[ -n $pid ]]; then
+          calls=$(sed -n 's/.*calls=\([0-9]*\).*/\1/p' <<<"$line")
+          # the 2 s warm-up's calls are not counted in calls=: scale by the measured share of the run
+          line+=$(printf '\tcpu_us_per_call=%.1f' "$(echo "($(cpu_ticks "$pid") - $before) * 1000000 / $(getconf CLK_TCK) / ($calls * (2 + $DURATION) / $DURATION)" | bc -l)")
+        fi
+        echo "$line" | tee -a "$RESULTS"
       done
     done
   done
@@ -109,9 +123,10 @@ rows = {}
 for line in open(sys.argv[1]):
     f = dict(kv.split("=", 1) for kv in line.split()[1:])
     proto, path = line.split()[0].split("-")
-    rows.setdefault((proto, int(f["c"]), path), []).append((float(f["rps"]), float(f["p50_us"]), float(f["p99_us"])))
-print("| protocol | concurrency | path | calls/s | p50 µs | p99 µs | added p50 µs | added p99 µs | calls/s vs nginx | calls/s vs baseline |")
-print("|---|---|---|---|---|---|---|---|---|---|")
+    rows.setdefault((proto, int(f["c"]), path), []).append((float(f["rps"]), float(f["p50_us"]), float(f["p99_us"]),
+                                                            float(f.get("cpu_us_per_call", "nan"))))
+print("| protocol | concurrency | path | calls/s | p50 µs | p99 µs | added p50 µs | added p99 µs | calls/s vs nginx | calls/s vs baseline | proxy CPU µs/call |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
 for (proto, c, path), runs in rows.items():
     med = lambda i, rs=runs: st.median(r[i] for r in rs)
     direct = rows[(proto, c, "direct")]
@@ -120,5 +135,6 @@ for (proto, c, path), runs in rows.items():
     vs = "%.2f" % st.median(r[0] / n[0] for r, n in zip(runs, nginx)) if path in ("router", "baseline") and nginx else "-"
     base = rows.get((proto, c, "baseline"))
     vb = "%.2f" % st.median(r[0] / b[0] for r, b in zip(runs, base)) if path == "router" and base else "-"
-    print("| %s | %d | %s | %.0f | %.0f | %.0f | %s | %s | %s | %s |" % (proto, c, path, med(0), med(1), med(2), added(1), added(2), vs, vb))
+    cpu = "%.1f" % med(3) if path in ("router", "baseline") else "-"
+    print("| %s | %d | %s | %.0f | %.0f | %.0f | %s | %s | %s | %s | %s |" % (proto, c, path, med(0), med(1), med(2), added(1), added(2), vs, vb, cpu))
 PY
