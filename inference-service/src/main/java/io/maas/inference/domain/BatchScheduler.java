@@ -19,8 +19,10 @@ import org.jboss.logging.Logger;
 
 /**
  * The queue in front of one model version, and its workers. Each worker takes the oldest
- * request, waits up to the batching delay for more with the same row shape, joins them along
- * the batch dimension, runs the model once and splits the outputs back. A batch that fails because
+ * request and every request queued behind it with the same row shape, joins them along the batch
+ * dimension, runs the model once and splits the outputs back. A request that finds a worker idle
+ * runs at once; requests that arrive during a run join the next one (see {@link #work()} for when
+ * a worker waits, at most the batching delay, for callers it expects back). A batch that fails because
  * of one caller's input is split and re-run so that its other callers still get their results.
  * The queue is bounded: a full queue refuses at once instead of letting latency grow without limit.
  */
@@ -84,9 +86,25 @@ public final class BatchScheduler implements AutoCloseable {
         return queue.size();
     }
 
+    /**
+     * The worker loop. A worker never waits for company it has no reason to expect:
+     * <ul>
+     * <li>it blocks until a request is queued, then takes, without waiting, every request queued
+     *     behind it that has the same row shape, up to the batch limit in rows, and runs them at once.
+     *     A request that finds the worker idle therefore runs alone, at once; requests that arrive
+     *     while a run is in progress are all in the queue when it ends, and the next run takes them;</li>
+     * <li>it waits only when the batch in hand has fewer rows than the previous run on this worker
+     *     (capped at the batch limit): callers just answered in a bigger batch are expected back. It
+     *     then waits for more joinable requests until it holds that many rows, or until the oldest
+     *     request has been queued for the batching delay, whichever comes first. After a run of one
+     *     row, or a first run, it never waits; when the expected callers do not come, the next run
+     *     is smaller and so is the next expectation.</li>
+     * </ul>
+     */
     private void work() {
         int limit = settings.batchLimit();
         long delayNanos = TimeUnit.MICROSECONDS.toNanos(settings.maxQueueDelayMicros());
+        long expectedRows = 0;
         Pending held = null;
         while (true) {
             Pending first = held;
@@ -108,18 +126,24 @@ public final class BatchScheduler implements AutoCloseable {
             List<Pending> batch = new ArrayList<>(Math.min(limit, 64));
             batch.add(first);
             long rows = first.rows();
+            long waitFor = Math.min(limit, expectedRows);
             long waitUntil = first.enqueuedNanos() + delayNanos;
             while (rows < limit) {
-                Pending next;
-                try {
-                    long remaining = waitUntil - System.nanoTime();
-                    next = remaining > 0 ? queue.poll(remaining, TimeUnit.NANOSECONDS) : queue.poll();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    break;
-                }
+                Pending next = queue.poll();
                 if (next == null) {
-                    break;
+                    long remaining = waitUntil - System.nanoTime();
+                    if (rows >= waitFor || remaining <= 0) {
+                        break;
+                    }
+                    try {
+                        next = queue.poll(remaining, TimeUnit.NANOSECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        break;
+                    }
+                    if (next == null) {
+                        break;
+                    }
                 }
                 if (rows + next.rows() > limit || !joinable(first.request(), next.request())) {
                     held = next;
@@ -128,6 +152,7 @@ public final class BatchScheduler implements AutoCloseable {
                 batch.add(next);
                 rows += next.rows();
             }
+            expectedRows = rows;
             runBatch(batch);
         }
     }

@@ -7,7 +7,7 @@ import java.util.List;
  *
  * @param maxBatchSize      0: requests are never joined and shapes are taken as-is
  * @param batchingEnabled   dynamic batching on (requests are joined up to maxBatchSize)
- * @param maxQueueDelayMicros how long the first request of a batch waits for others
+ * @param maxQueueDelayMicros the longest a worker waits for callers it expects back (never for a lone request)
  * @param maxQueueSize      requests waiting beyond this are refused at once
  * @param instanceCount     batches run in parallel on this many workers
  * @param declaredInputs    inputs listed in the config file, checked against the model; may be empty

@@ -295,7 +295,11 @@ class BatchSchedulerTest {
     private BatchScheduler fakeScheduler;
 
     private void startFake(RuntimeException unexpected) {
-        ModelSettings settings = new ModelSettings(64, true, 0, 100, 1, Device.CPU, 0,
+        startFake(unexpected, 0);
+    }
+
+    private void startFake(RuntimeException unexpected, long delayMicros) {
+        ModelSettings settings = new ModelSettings(64, true, delayMicros, 100, 1, Device.CPU, 0,
                 new VersionPolicy.All(), "model.onnx", List.of(), List.of());
         fake = new FakeRunner(unexpected);
         fakeScheduler = new BatchScheduler("fake", "1", fake, settings, metrics, tracing);
@@ -419,5 +423,49 @@ class BatchSchedulerTest {
         }
         assertEquals(2, fake.runs.size(), fake.runs.toString());
         assertEquals(0, metrics.splits.get());
+    }
+
+    // ------------------------------------------------------------------ when a worker waits
+
+    /** A batching delay no test could sit through: a request that waited for it would time out. */
+    private static final long MINUTE_MICROS = TimeUnit.SECONDS.toMicros(60);
+
+    @Test
+    void aLoneRequestRunsAtOnceWithoutWaitingForTheBatchingDelay() throws Exception {
+        startFake(null, MINUTE_MICROS);
+        fake.gate.countDown();
+        for (int i = 0; i < 3; i++) {
+            assertEquals(2f * i, values(fakeScheduler.submit(row(i)).get(30, TimeUnit.SECONDS))[0], "request " + i);
+        }
+        assertEquals(List.of(List.of(0f), List.of(1f), List.of(2f)), fake.runs);
+        assertEquals(List.of(1, 1, 1), metrics.batches);
+    }
+
+    @Test
+    void requestsThatArriveDuringARunAreJoinedIntoTheNextRun() throws Exception {
+        startFake(null, MINUTE_MICROS);
+        List<CompletableFuture<InferResult>> f = joined(0, 1, 2, 3, 4);
+        for (int i = 0; i < 5; i++) {
+            assertEquals(2f * i, values(f.get(i).get())[0], "request " + i);
+        }
+        assertEquals(List.of(List.of(1000f), List.of(0f, 1f, 2f, 3f, 4f)), fake.runs);
+        assertEquals(List.of(1, 5), metrics.batches);
+        assertEquals(List.of("queued fake:1", "running 5/5", "ran"), tracing.requests.get(1));
+    }
+
+    @Test
+    void afterABatchTheWorkerWaitsForAsManyRowsAsItJustAnswered() throws Exception {
+        startFake(null, MINUTE_MICROS);
+        joined(0, 1, 2);
+        // The three callers are expected back: the first to return waits (up to the delay) for the others.
+        List<CompletableFuture<InferResult>> back = new ArrayList<>();
+        for (float v : new float[]{10, 11, 12}) {
+            back.add(fakeScheduler.submit(row(v)));
+        }
+        for (CompletableFuture<InferResult> each : back) {
+            each.get(30, TimeUnit.SECONDS);
+        }
+        assertEquals(List.of(List.of(1000f), List.of(0f, 1f, 2f), List.of(10f, 11f, 12f)), fake.runs);
+        assertEquals(List.of(1, 3, 3), metrics.batches);
     }
 }
