@@ -363,8 +363,10 @@ spec:
         type: {{ .type | Quote }}
       {{ end }}
 ---
-# Pods the node agent runs: Running with the pod IP, NOT Ready; the agent reports readiness
-# from the pod's own probes and completes them with the process's exit code.
+# Pods the node agent runs: kwok takes them over (hostIP, Running, NOT Ready); the agent gives
+# each an IP from the node's podCIDR (round-robin like CNI host-local IPAM, see
+# e2e/agent/ipam.go: kwok's own pool hands a freed IP to the next pod at once), reports
+# readiness from the pod's own probes and completes them with the process's exit code.
 apiVersion: kwok.x-k8s.io/v1alpha1
 kind: Stage
 metadata:
@@ -375,7 +377,7 @@ spec:
     matchExpressions:
     - key: '.metadata.deletionTimestamp'
       operator: DoesNotExist
-    - key: '.status.podIP'
+    - key: '.status.hostIP'
       operator: DoesNotExist
     - key: '.metadata.labels["e2e.maas.io/simulated"]'
       operator: DoesNotExist
@@ -386,7 +388,6 @@ spec:
       - {lastTransitionTime: {{ \$now | Quote }}, status: "False", type: Ready, reason: ContainersNotReady}
       - {lastTransitionTime: {{ \$now | Quote }}, status: "False", type: ContainersReady, reason: ContainersNotReady}
       hostIP: {{ NodeIPWith .spec.nodeName | Quote }}
-      podIP: {{ PodIPWith .spec.nodeName ( or .spec.hostNetwork false ) ( or .metadata.uid "" ) ( or .metadata.name "" ) ( or .metadata.namespace "" ) | Quote }}
       phase: Running
       startTime: {{ \$now | Quote }}
 ---

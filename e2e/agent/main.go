@@ -64,6 +64,7 @@ type Agent struct {
 
 	hostsKick chan struct{}
 	ctx       context.Context
+	ips       *ipam
 }
 
 func main() {
@@ -110,7 +111,7 @@ func main() {
 	ctx, cancel := context.WithCancel(context.Background())
 	a := &Agent{cs: cs, state: state, self: self, images: images, bridge: bridge, gateway: gateway,
 		prefixLen: prefixLen, apiHost: host, apiPort: port, runners: map[types.UID]*podRunner{},
-		hostsKick: make(chan struct{}, 1), ctx: ctx}
+		hostsKick: make(chan struct{}, 1), ctx: ctx, ips: newIPAM()}
 
 	f := informers.NewSharedInformerFactory(cs, 0)
 	a.nodes = f.Core().V1().Nodes().Lister()

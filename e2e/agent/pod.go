@@ -89,18 +89,36 @@ func (r *podRunner) logf(format string, args ...any) {
 func (r *podRunner) run() {
 	defer close(r.done)
 	defer r.a.forget(r.uid)
-	// kwok assigns the pod IP (from the node's podCIDR) and sets Running.
+	// kwok takes the pod over first (hostIP, Running, not Ready); the agent then gives it an IP
+	// from the node's podCIDR (ipam.go) and reports it with the pod status.
 	for {
 		p, _ := r.snapshot()
 		if r.deleting() {
 			r.finish(nil)
 			return
 		}
-		if p.Status.PodIP != "" {
-			r.ip = p.Status.PodIP
+		if p.Status.HostIP != "" {
 			break
 		}
 		<-r.notify
+	}
+	{
+		p, _ := r.snapshot()
+		n, err := r.a.nodes.Get(p.Spec.NodeName)
+		var ip string
+		if err == nil {
+			ip, err = r.a.ips.allocate(n.Name, n.Spec.PodCIDR)
+		}
+		if err != nil {
+			r.logf("pod IP: %v", err)
+			r.event("Warning", "FailedCreatePodSandBox", "pod IP: %v", err)
+			r.waitDeletion()
+			r.finish(nil)
+			return
+		}
+		r.mu.Lock()
+		r.ip = ip
+		r.mu.Unlock()
 	}
 	must(os.MkdirAll(filepath.Join(r.dir, "logs"), 0o755))
 	go r.statusLoop()
@@ -241,6 +259,12 @@ func (r *podRunner) shutdown(grace time.Duration) {
 func (r *podRunner) finish(_ error) {
 	r.stopContainers(0)
 	r.teardownNetwork()
+	r.mu.Lock()
+	ip := r.ip
+	r.mu.Unlock()
+	if ip != "" {
+		r.a.ips.release(ip)
+	}
 	p, gone := r.snapshot()
 	if !gone && p.DeletionTimestamp != nil {
 		r.a.deletePod(p)
@@ -382,6 +406,9 @@ func (r *podRunner) buildStatus(p *corev1.Pod) map[string]any {
 	if terminal {
 		notReadyReason = "PodCompleted"
 	}
+	r.mu.Lock()
+	podIP := r.ip
+	r.mu.Unlock()
 	st := map[string]any{
 		"phase": phase,
 		"conditions": []condition{
@@ -393,6 +420,10 @@ func (r *podRunner) buildStatus(p *corev1.Pod) map[string]any {
 	}
 	if len(initStatuses) > 0 {
 		st["initContainerStatuses"] = initStatuses
+	}
+	if podIP != "" {
+		st["podIP"] = podIP
+		st["podIPs"] = []map[string]string{{"ip": podIP}}
 	}
 	return st
 }

@@ -326,7 +326,7 @@ func (r *podRunner) valueFrom(ctx context.Context, c *corev1.Container, vf *core
 	p, _ := r.snapshot()
 	switch {
 	case vf.FieldRef != nil:
-		return fieldValue(p, vf.FieldRef.FieldPath)
+		return r.field(p, vf.FieldRef.FieldPath)
 	case vf.ResourceFieldRef != nil:
 		rf := vf.ResourceFieldRef
 		var q interface{ Value() int64 }
@@ -372,6 +372,16 @@ func (r *podRunner) valueFrom(ctx context.Context, c *corev1.Container, vf *core
 		return "", err
 	}
 	return "", fmt.Errorf("unsupported valueFrom")
+}
+
+// field: the pod's IP is the agent's own (it may not be in the pod object it holds yet).
+func (r *podRunner) field(p *corev1.Pod, path string) (string, error) {
+	if path == "status.podIP" || path == "status.podIPs" {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return r.ip, nil
+	}
+	return fieldValue(p, path)
 }
 
 func fieldValue(p *corev1.Pod, path string) (string, error) {
@@ -622,7 +632,7 @@ func (r *podRunner) downwardFiles(items []corev1.DownwardAPIVolumeFile, dm *int3
 		if it.FieldRef == nil {
 			return nil, fmt.Errorf("downward API item %s: only fieldRef is supported", it.Path)
 		}
-		v, err := fieldValue(p, it.FieldRef.FieldPath)
+		v, err := r.field(p, it.FieldRef.FieldPath)
 		if err != nil {
 			return nil, err
 		}
