@@ -16,8 +16,8 @@
 # BASELINE_JAR=<another build's router-service/target/quarkus-app/quarkus-run.jar> adds a fourth path,
 # "baseline": that router in front of the same pod, measured interleaved with the others, so a change
 # to the router is compared with the build before it in the same run ("vs baseline" column).
-# The router's (and baseline's) CPU time per call (utime + stime from /proc, warm-up included pro rata)
-# is printed too: on a busy machine it is a steadier measure of the router's own cost than calls/s.
+# The router's (and baseline's) CPU time per call (utime + stime of its threads but the JIT
+# compilers, from /proc, warm-up included pro rata) is printed too: on a busy machine it is a steadier measure of the router's own cost than calls/s.
 # Env: CONCURRENCY="1 8" PROTOCOLS=grpc ROUNDS=3 WARMUP=10 DURATION=15 PORT_BASE=18600 BASELINE_JAR=
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -82,7 +82,15 @@ for i in $(seq 1 120); do
   sleep 0.5
 done
 RESULTS="$WORK/results.tsv"
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# utime + stime of every thread but the JIT compilers: a router still compiling would otherwise look slow
+cpu_ticks() {
+  local t sum=0
+  for t in /proc/"$1"/task/*; do
+    [[ $(cat "$t/comm" 2>/dev/null) == C[12]\ Compiler* ]] && continue
+    sum=$((sum + $(awk '{print $14 + $15}' "$t/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$sum"
+}
 # protocol, path, address
 PATHS=("grpc direct 127.0.0.1:$((P+1))" "grpc router 127.0.0.1:$((P+11))" "grpc nginx 127.0.0.1:$((P+21))"
        "rest direct 127.0.0.1:$((P+2))" "rest router 127.0.0.1:$((P+12))" "rest nginx 127.0.0.1:$((P+22))")
