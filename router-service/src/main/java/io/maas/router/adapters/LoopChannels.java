@@ -24,10 +24,11 @@ public final class LoopChannels implements Connections {
         return channels[i >= 0 && i < channels.length ? i : ThreadLocalRandom.current().nextInt(channels.length)];
     }
 
-    /** Starts connecting every channel now rather than on the first call. */
+    /** Connects every channel now: rather than on the first call, and without waiting out a backoff. */
     @Override
     public void connect() {
         for (ManagedChannel c : channels) {
+            c.resetConnectBackoff();
             c.getState(true);
         }
     }

@@ -6,7 +6,7 @@ package io.maas.router.domain;
  */
 public interface Connections {
 
-    /** Starts connecting now rather than on the first call. */
+    /** Connects now: rather than on the first call, and without waiting out a reconnect backoff. */
     void connect();
 
     /** Graceful: calls in flight finish, new ones are refused. */

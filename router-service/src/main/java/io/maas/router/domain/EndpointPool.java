@@ -50,7 +50,13 @@ public final class EndpointPool {
             List<Endpoint> endpoints = new ArrayList<>();
             for (String a : new HashSet<>(list)) {
                 live.add(a);
-                Endpoint endpoint = byAddress.computeIfAbsent(a, this::open);
+                Endpoint known = byAddress.get(a);
+                if (known != null) {
+                    // listed ready again (possibly a new pod at a reused IP): reconnect now, not
+                    // after the transport's backoff from the old pod's failures
+                    known.connections().connect();
+                }
+                Endpoint endpoint = known != null ? known : byAddress.computeIfAbsent(a, this::open);
                 endpoint.httpAddress(httpAddresses.get(a));
                 endpoints.add(endpoint);
             }

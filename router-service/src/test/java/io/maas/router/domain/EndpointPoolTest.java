@@ -71,6 +71,31 @@ class EndpointPoolTest {
     }
 
     @Test
+    void anAddressListedAgainIsReconnectedAtOnce() {
+        java.util.concurrent.atomic.AtomicInteger connects = new java.util.concurrent.atomic.AtomicInteger();
+        Connections.Factory counting = (host, port) -> new Connections() {
+            @Override
+            public void connect() {
+                connects.incrementAndGet();
+            }
+
+            @Override
+            public void shutdown() {
+            }
+
+            @Override
+            public void awaitTermination(long deadlineNanos) {
+            }
+        };
+        EndpointPool pool = new EndpointPool(Fixtures.POLICY, counting);
+        pool.update(java.util.Map.of(key, List.of("10.0.0.1:1")), java.util.Map.of());
+        Endpoint first = pool.endpoints(key).get(0);
+        pool.update(java.util.Map.of(key, List.of("10.0.0.1:1", "10.0.0.2:1")), java.util.Map.of());
+        assertEquals(first, pool.endpoints(key).get(0), "kept, with its connections and outlier state");
+        assertEquals(3, connects.get(), "opened twice, the kept one told to reconnect now");
+    }
+
+    @Test
     void theOnlyPodIsNeverEjected() {
         Fixtures f = new Fixtures(new BalancerPolicy(1, 60_000, 60_000, 0, 100, 3, 0), ModelCatalog.NONE);
         f.endpoints("m:1", "10.0.0.1:1");
