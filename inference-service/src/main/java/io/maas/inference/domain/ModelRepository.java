@@ -3,14 +3,18 @@ package io.maas.inference.domain;
 import java.util.Arrays;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Collectors;
@@ -160,6 +164,7 @@ public final class ModelRepository implements AutoCloseable {
         try {
             ModelRunner runner = loader.load(file, settings);
             checkDeclared(name, runner, settings);
+            warmUp(name, version, runner);
             BatchScheduler scheduler = new BatchScheduler(name, Long.toString(version), runner, settings, metrics,
                     tracing);
             LOG.infof("model '%s' version %d ready on %s (max batch %d, batching %s, queue %d, instances %d)",
@@ -172,6 +177,44 @@ public final class ModelRepository implements AutoCloseable {
             return ModelVersion.unavailable(name, version, e.getMessage());
         }
     }
+
+    /**
+     * One run on zeros (every variable dimension 1) before the version is ready, so its first
+     * caller, for instance right after a rolling update, does not pay for ONNX Runtime's first-run
+     * setup. Not counted in metrics. A model that refuses zeros is served all the same.
+     */
+    static void warmUp(String name, long version, ModelRunner runner) {
+        Map<String, Tensor> inputs = new HashMap<>();
+        for (TensorSpec in : runner.inputs()) {
+            long[] shape = Arrays.stream(in.shape()).map(d -> d < 0 ? 1 : d).toArray();
+            long n = Shapes.elementCount(shape);
+            if (in.datatype() == Datatype.BYTES) {
+                byte[][] strings = new byte[(int) n][];
+                Arrays.fill(strings, new byte[0]);
+                inputs.put(in.name(), Tensor.ofStrings(in.name(), shape, strings));
+            } else if (n * in.datatype().byteSize() <= WARM_UP_MAX_BYTES) {
+                inputs.put(in.name(), Tensor.ofBuffer(in.name(), in.datatype(), shape,
+                        ByteBuffer.allocateDirect((int) (n * in.datatype().byteSize()))));
+            } else {
+                LOG.infof("model '%s' version %d: no warm-up run (input '%s' is large even at size 1)", name, version,
+                        in.name());
+                return;
+            }
+        }
+        Set<String> outputs = new HashSet<>();
+        runner.outputs().forEach(o -> outputs.add(o.name()));
+        long start = System.nanoTime();
+        try {
+            runner.run(inputs, outputs);
+            LOG.infof("model '%s' version %d: warm-up run in %d ms", name, version, (System.nanoTime() - start) / 1_000_000);
+        } catch (RuntimeException e) {
+            LOG.infof("model '%s' version %d: warm-up run on zeros refused (%s); served without it", name, version,
+                    e.getMessage());
+        }
+    }
+
+    /** Largest input a warm-up run allocates. */
+    static final long WARM_UP_MAX_BYTES = 64L * 1024 * 1024;
 
     /** A config file that lists inputs or outputs must agree with the model file. */
     private static void checkDeclared(String name, ModelRunner runner, ModelSettings settings) {

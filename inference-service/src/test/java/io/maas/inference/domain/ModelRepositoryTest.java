@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -45,6 +46,51 @@ class ModelRepositoryTest {
         if (repository != null) {
             repository.close();
         }
+    }
+
+    @Test
+    void eachVersionRunsOnceOnZerosBeforeItIsReady() throws IOException {
+        copySimple("warm", 1);
+        java.util.List<Map<String, Tensor>> runs = new java.util.concurrent.CopyOnWriteArrayList<>();
+        ModelLoader real = new OnnxModelLoader(Device.CPU, 1);
+        ModelLoader counting = (file, settings) -> {
+            ModelRunner runner = real.load(file, settings);
+            return new ModelRunner() {
+                @Override
+                public java.util.List<TensorSpec> inputs() {
+                    return runner.inputs();
+                }
+
+                @Override
+                public java.util.List<TensorSpec> outputs() {
+                    return runner.outputs();
+                }
+
+                @Override
+                public String executionProvider() {
+                    return runner.executionProvider();
+                }
+
+                @Override
+                public Map<String, Tensor> run(Map<String, Tensor> inputs, java.util.Set<String> outputs) {
+                    runs.add(inputs);
+                    return runner.run(inputs, outputs);
+                }
+
+                @Override
+                public void close() {
+                    runner.close();
+                }
+            };
+        };
+        repository = new ModelRepository(root, counting, new PbtxtModelConfigReader(16), InferenceMetrics.NONE,
+                InferenceTracing.NONE);
+        repository.loadAll();
+        assertEquals(1, runs.size(), "one warm-up run");
+        Tensor in = runs.get(0).get("INPUT0");
+        assertEquals(java.util.List.of(1L, 16L), java.util.Arrays.stream(in.shape()).boxed().toList(),
+                "the variable batch dimension taken as 1");
+        assertEquals(ModelState.READY, repository.resolve("warm", "1").state());
     }
 
     @Test
