@@ -1,14 +1,14 @@
 package io.maas.registry.it;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+
+import io.maas.testsupport.FreePorts;
+import io.maas.testsupport.ServiceProcess;
 
 /** The packaged registry (target/quarkus-app/quarkus-run.jar) run as a separate OS process. */
 public final class RegistryProcess implements AutoCloseable {
@@ -23,24 +23,13 @@ public final class RegistryProcess implements AutoCloseable {
 
     /** Starts the registry on two free loopback ports found now, never fixed ones another program may hold. */
     public static RegistryProcess start(Map<String, String> env, Path log) throws IOException, InterruptedException {
-        int grpcPort;
-        int httpPort;
-        try (var a = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
-             var b = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            grpcPort = a.getLocalPort();
-            httpPort = b.getLocalPort();
-        }
-        String jar = System.getProperty("maas.registry.runner", "target/quarkus-app/quarkus-run.jar");
-        if (!Files.exists(Path.of(jar))) {
-            throw new IllegalStateException(jar + " is missing: run `mvn package` (failsafe runs after it)");
-        }
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx256m", "-XX:TieredStopAtLevel=1", "-jar", jar));
-        var pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
-        pb.environment().put("MAAS_GRPC_PORT", Integer.toString(grpcPort));
-        pb.environment().put("MAAS_HTTP_PORT", Integer.toString(httpPort));
-        pb.environment().putAll(env);
-        var registry = new RegistryProcess(pb.start(), grpcPort);
+        Path jar = Path.of(System.getProperty("maas.registry.runner", "target/quarkus-app/quarkus-run.jar")).toAbsolutePath();
+        Map<String, String> all = new HashMap<>();
+        all.put("MAAS_GRPC_PORT", Integer.toString(FreePorts.take()));
+        all.put("MAAS_HTTP_PORT", Integer.toString(FreePorts.take()));
+        all.putAll(env);
+        int grpcPort = Integer.parseInt(all.get("MAAS_GRPC_PORT"));
+        var registry = new RegistryProcess(ServiceProcess.start(jar, List.of(), all, log), grpcPort);
         long deadline = System.nanoTime() + 60_000_000_000L;
         while (System.nanoTime() < deadline) {
             if (!registry.process.isAlive()) {
