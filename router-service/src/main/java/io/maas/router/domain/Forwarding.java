@@ -74,13 +74,14 @@ public final class Forwarding {
             throw new Refused(StatusCode.NOT_FOUND, "model '" + model + "' has no version '" + named + "'"
                     + (explicit ? "" : " (from the x-model-version header)") + "; versions: " + String.join(", ", known));
         }
-        if (route == null && pool.versions(model).isEmpty() && catalog.versions(model).isEmpty()) {
+        // without routing (local runs without a registry) the pods' versions decide; read them once
+        List<String> served = route == null ? pool.versions(model) : List.of();
+        if (route == null && served.isEmpty() && catalog.versions(model).isEmpty()) {
             throw new Refused(StatusCode.NOT_FOUND, "unknown model '" + model + "'" + models(catalog));
         }
         VersionChooser.Choice choice = VersionChooser.choose(route, version, pinHeader, canaryHeader, routingKey);
         if (choice == null) {
-            // no routing (local runs without a registry): the one version the pods serve
-            List<String> served = pool.versions(model);
+            // no routing: the one version the pods serve
             if (served.size() != 1) {
                 throw new Refused(served.isEmpty() ? StatusCode.UNAVAILABLE : StatusCode.FAILED_PRECONDITION,
                         "model '" + model + "' has no routing in the registry and "
