@@ -74,7 +74,7 @@ public final class ConfigMapRoutingWatcher implements AutoCloseable {
         }
         lastContent = content;
         try {
-            applier.declare(DeclaredRoutingDocument.parse(content, applier.origin()));
+            applier.declareModels(DeclaredRoutingDocument.parseModels(content, applier.origin()));
         } catch (RegistryException e) {
             LOG.log(System.Logger.Level.WARNING, "declared routing in ConfigMap {0}/{1} not applied: {2}", namespace, name, e.getMessage());
         } catch (RuntimeException e) {

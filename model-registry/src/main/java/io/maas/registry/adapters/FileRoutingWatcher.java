@@ -50,7 +50,7 @@ public final class FileRoutingWatcher implements AutoCloseable {
             }
             if (content != null && !content.equals(lastContent)) {
                 lastContent = content;
-                applier.declare(DeclaredRoutingDocument.parse(content, applier.origin()));
+                applier.declareModels(DeclaredRoutingDocument.parseModels(content, applier.origin()));
             } else if (++ticks % RECONCILE_EVERY_TICKS == 0) {
                 applier.reconcile();
             }

@@ -8,6 +8,7 @@ import io.maas.registry.domain.ModelVersion;
 import io.maas.registry.domain.Page;
 import io.maas.registry.domain.RegistryException;
 import io.maas.registry.domain.RegistryStore;
+import io.maas.registry.domain.Rollout;
 import io.maas.registry.domain.RoutingEntry;
 import io.maas.registry.domain.RoutingSource;
 import io.maas.registry.domain.Stage;
@@ -356,6 +357,66 @@ public final class JdbcRegistryStore implements RegistryStore {
             upsertDeclared(c, model, hash);
             return null;
         });
+    }
+
+    // ---- rollouts ----
+
+    @Override
+    public Optional<Rollout> findRollout(String model) {
+        return read(c -> {
+            try (var ps = c.prepareStatement("SELECT body_json FROM rollouts WHERE model = ?")) {
+                ps.setString(1, model);
+                try (var rs = ps.executeQuery()) {
+                    return rs.next() ? Optional.of(rollout(rs.getString(1))) : Optional.<Rollout>empty();
+                }
+            }
+        });
+    }
+
+    @Override
+    public List<Rollout> allRollouts() {
+        return read(c -> {
+            try (var ps = c.prepareStatement("SELECT body_json FROM rollouts ORDER BY model"); var rs = ps.executeQuery()) {
+                List<Rollout> all = new ArrayList<>();
+                while (rs.next()) {
+                    all.add(rollout(rs.getString(1)));
+                }
+                return all;
+            }
+        });
+    }
+
+    @Override
+    public void saveRollout(Rollout r, AuditRecord audit) {
+        inTransaction(c -> {
+            try (var ps = c.prepareStatement("UPDATE rollouts SET state = ?, body_json = ?, updated_at = ? WHERE model = ?")) {
+                ps.setString(1, r.state().name());
+                ps.setString(2, json(r));
+                ps.setLong(3, r.updatedAtMs());
+                ps.setString(4, r.model());
+                if (ps.executeUpdate() == 0) {
+                    try (var insert = c.prepareStatement("INSERT INTO rollouts (model, state, body_json, updated_at) VALUES (?,?,?,?)")) {
+                        insert.setString(1, r.model());
+                        insert.setString(2, r.state().name());
+                        insert.setString(3, json(r));
+                        insert.setLong(4, r.updatedAtMs());
+                        insert.executeUpdate();
+                    }
+                }
+            }
+            if (audit != null) {
+                insertAudit(c, audit);
+            }
+            return null;
+        });
+    }
+
+    private static Rollout rollout(String body) {
+        try {
+            return JSON.readValue(body, Rollout.class);
+        } catch (IOException e) {
+            throw new UncheckedIOException("stored rollout cannot be read: " + e.getMessage(), e);
+        }
     }
 
     // ---- audit ----

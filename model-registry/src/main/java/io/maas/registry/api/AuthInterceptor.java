@@ -36,7 +36,8 @@ public class AuthInterceptor implements ServerInterceptor {
 
     static final Context.Key<Actor> ACTOR = Context.key("maas-actor");
     private static final Metadata.Key<String> AUTHORIZATION = Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
-    private static final Set<String> WRITES = Set.of("CreateModel", "RegisterVersion", "SetStage", "SetRouting", "RollbackRouting");
+    private static final Set<String> WRITES = Set.of("CreateModel", "RegisterVersion", "SetStage", "SetRouting", "RollbackRouting",
+            "ReportTraffic", "ControlRollout");
 
     @Inject
     RegistryRuntime runtime;

@@ -83,4 +83,59 @@ final class ProtoMapper {
     private static List<io.maas.registry.domain.TensorSpec> tensors(List<TensorSpec> specs) {
         return specs.stream().map(t -> new io.maas.registry.domain.TensorSpec(t.getName(), t.getDatatype(), t.getShapeList())).toList();
     }
+
+    static io.maas.registry.domain.Rollouts.VersionReport traffic(io.maas.proto.registry.VersionTraffic t) {
+        if (t.getCalls() < 0 || t.getServerFaults() < 0 || t.getServerFaults() > t.getCalls()) {
+            throw RegistryException.invalid("traffic report for " + t.getModel() + ":" + t.getVersion()
+                    + " has calls " + t.getCalls() + " and server_faults " + t.getServerFaults() + ": need 0 <= server_faults <= calls");
+        }
+        return new io.maas.registry.domain.Rollouts.VersionReport(t.getModel(), t.getVersion(),
+                new io.maas.registry.domain.TrafficWindow(t.getCalls(), t.getServerFaults(), t.getLatencyBinsMap().entrySet().stream()
+                        .filter(e -> e.getKey() >= 0 && e.getKey() < 1000 && e.getValue() > 0)
+                        .collect(java.util.stream.Collectors.toMap(java.util.Map.Entry::getKey, java.util.Map.Entry::getValue))));
+    }
+
+    static io.maas.registry.domain.Rollouts.ShadowReport shadow(io.maas.proto.registry.ShadowTraffic s) {
+        if (s.getCompared() < 0) {
+            throw RegistryException.invalid("shadow report for " + s.getModel() + " has a negative compared count");
+        }
+        return new io.maas.registry.domain.Rollouts.ShadowReport(s.getModel(), s.getVersion(), s.getShadowVersion(),
+                new io.maas.registry.domain.ShadowWindow(s.getCompared(), s.getCosineSum(), s.getCosineMin(), s.getMaxAbsDiff()));
+    }
+
+    static io.maas.proto.registry.Rollout rollout(io.maas.registry.domain.Rollout r, int reportingRouters) {
+        var g = r.plan().gates();
+        var gates = io.maas.proto.registry.RolloutGates.newBuilder().setMinCalls(g.minCalls()).setMinShadowCompared(g.minShadowCompared());
+        if (g.maxErrorRateDelta() != null) {
+            gates.setMaxErrorRateDelta(g.maxErrorRateDelta());
+        }
+        if (g.maxP99Ms() != null) {
+            gates.setMaxP99Ms(g.maxP99Ms());
+        }
+        if (g.maxP99Ratio() != null) {
+            gates.setMaxP99Ratio(g.maxP99Ratio());
+        }
+        if (g.minCosine() != null) {
+            gates.setMinCosine(g.minCosine());
+        }
+        if (g.maxAbsDiff() != null) {
+            gates.setMaxAbsDiff(g.maxAbsDiff());
+        }
+        var b = io.maas.proto.registry.Rollout.newBuilder().setModel(r.model()).setStableVersion(r.stable())
+                .setCandidateVersion(r.candidate()).setState(r.state().name()).setStep(r.step()).setGates(gates)
+                .setWeight(r.weight()).setStartedAtMs(r.startedAtMs()).setStepStartedAtMs(r.stepStartedAtMs())
+                .setNote(r.note() == null ? "" : r.note()).setStable(track(r.stableWindow())).setCanary(track(r.canaryWindow()))
+                .setShadowCompared(r.shadowWindow().compared()).setShadowMeanCosine(r.shadowWindow().meanCosine())
+                .setShadowMaxAbsDiff(r.shadowWindow().maxAbsDiff()).setDeclaredBy(r.declaredBy() == null ? "" : r.declaredBy())
+                .setUpdatedAtMs(r.updatedAtMs()).setReportingRouters(reportingRouters);
+        for (var s : r.plan().steps()) {
+            b.addSteps(io.maas.proto.registry.RolloutStep.newBuilder().setWeight(s.weight()).setHoldSeconds(s.holdSeconds()).setPause(s.pause()));
+        }
+        return b.build();
+    }
+
+    private static io.maas.proto.registry.TrackEvidence track(io.maas.registry.domain.TrafficWindow w) {
+        return io.maas.proto.registry.TrackEvidence.newBuilder().setCalls(w.calls()).setServerFaults(w.serverFaults())
+                .setErrorRate(w.errorRate()).setP99Ms(w.p99Ms()).build();
+    }
 }

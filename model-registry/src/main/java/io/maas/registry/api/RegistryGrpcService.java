@@ -4,7 +4,11 @@ import io.grpc.Context;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import io.maas.proto.registry.ControlRolloutRequest;
 import io.maas.proto.registry.CreateModelRequest;
+import io.maas.proto.registry.GetRolloutRequest;
+import io.maas.proto.registry.ReportTrafficRequest;
+import io.maas.proto.registry.ReportTrafficResponse;
 import io.maas.proto.registry.GetModelRequest;
 import io.maas.proto.registry.GetRoutingRequest;
 import io.maas.proto.registry.GetVersionRequest;
@@ -27,6 +31,7 @@ import io.maas.proto.registry.WatchRoutingRequest;
 import io.maas.registry.domain.Actor;
 import io.maas.registry.domain.Registry;
 import io.maas.registry.domain.RegistryException;
+import io.maas.registry.domain.Rollouts;
 import io.maas.registry.domain.RoutingFeed;
 import io.maas.registry.domain.RoutingSpec;
 import io.micrometer.core.instrument.Counter;
@@ -153,6 +158,37 @@ public class RegistryGrpcService extends ModelRegistryGrpc.ModelRegistryImplBase
             var page = registry().listAudit(r.getModel(), r.getPageSize(), r.getPageToken());
             return ListAuditResponse.newBuilder().addAllRecords(page.items().stream().map(ProtoMapper::audit).toList())
                     .setNextPageToken(page.nextToken()).build();
+        });
+    }
+
+    @Override
+    public void reportTraffic(ReportTrafficRequest r, StreamObserver<ReportTrafficResponse> out) {
+        write("ReportTraffic", out, () -> {
+            runtime.rollouts().report(r.getRouter(), r.getVersionsList().stream().map(ProtoMapper::traffic).toList(),
+                    r.getShadowsList().stream().map(ProtoMapper::shadow).toList());
+            return ReportTrafficResponse.getDefaultInstance();
+        });
+    }
+
+    @Override
+    public void getRollout(GetRolloutRequest r, StreamObserver<io.maas.proto.registry.Rollout> out) {
+        read(out, () -> ProtoMapper.rollout(runtime.rollouts().get(r.getModel()).orElseThrow(() -> RegistryException.notFound(
+                "model '" + r.getModel() + "' has no rollout: declare one with the model's routing (docs/rollouts.md)")),
+                runtime.rollouts().reportingRouters()));
+    }
+
+    @Override
+    public void controlRollout(ControlRolloutRequest r, StreamObserver<io.maas.proto.registry.Rollout> out) {
+        write("ControlRollout", out, () -> {
+            Rollouts.Action action = switch (r.getAction()) {
+                case PAUSE -> Rollouts.Action.PAUSE;
+                case RESUME -> Rollouts.Action.RESUME;
+                case PROMOTE -> Rollouts.Action.PROMOTE;
+                case ABORT -> Rollouts.Action.ABORT;
+                default -> throw RegistryException.invalid("action is required: PAUSE, RESUME, PROMOTE or ABORT");
+            };
+            return ProtoMapper.rollout(runtime.rollouts().control(actor(), r.getModel(), action, r.getReason()),
+                    runtime.rollouts().reportingRouters());
         });
     }
 

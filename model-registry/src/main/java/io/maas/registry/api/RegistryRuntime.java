@@ -10,6 +10,7 @@ import io.maas.registry.domain.AccessPolicy;
 import io.maas.registry.domain.DeclarationApplier;
 import io.maas.registry.domain.Registry;
 import io.maas.registry.domain.RegistryStore;
+import io.maas.registry.domain.Rollouts;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
@@ -69,6 +70,9 @@ public class RegistryRuntime {
     /** Seconds between looks at the tokens file for changes; 0 = read it only at start. */
     @ConfigProperty(name = "maas.registry.tokens-reload-interval", defaultValue = "5")
     int tokensReloadSeconds;
+    /** Milliseconds between rollout evaluations (MAAS_REGISTRY_ROLLOUT_INTERVAL_MS). */
+    @ConfigProperty(name = "maas.registry.rollout-interval-ms", defaultValue = "1000")
+    long rolloutIntervalMs;
 
     @Inject
     Instance<KubernetesClient> kubernetes;
@@ -77,6 +81,8 @@ public class RegistryRuntime {
 
     private RegistryStore store;
     private volatile Registry registry;
+    private volatile Rollouts rollouts;
+    private RolloutMetrics rolloutMetrics;
     private volatile AccessPolicy accessPolicy;
     /** The tokens file's bytes behind {@link #accessPolicy}, to notice a rewrite (e.g. a Secret update). */
     private byte[] tokensLoaded;
@@ -99,8 +105,13 @@ public class RegistryRuntime {
                 .description("Routing watch streams currently connected").register(meters);
         Gauge.builder("maas_registry_routing_revision", opened.feed(), f -> f.revision())
                 .description("Current global routing revision").register(meters);
+        rollouts = new Rollouts(opened, store, System::currentTimeMillis);
+        rolloutMetrics = new RolloutMetrics(meters, rollouts);
         registry = opened;
         startDeclaredRouting();
+        ScheduledExecutorService rolloutTimer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "maas-registry-rollouts"));
+        rolloutTimer.scheduleWithFixedDelay(this::rolloutTick, rolloutIntervalMs, rolloutIntervalMs, TimeUnit.MILLISECONDS);
+        closeables.add(rolloutTimer::shutdownNow);
         if (dbKind.equals("postgresql") && catchUpSeconds > 0) {
             ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "maas-registry-catch-up"));
             timer.scheduleWithFixedDelay(this::catchUp, catchUpSeconds, catchUpSeconds, TimeUnit.SECONDS);
@@ -136,6 +147,20 @@ public class RegistryRuntime {
         }
         ensureStarted();
         return registry;
+    }
+
+    public Rollouts rollouts() {
+        registry();
+        return rollouts;
+    }
+
+    private void rolloutTick() {
+        try {
+            rollouts.tick();
+            rolloutMetrics.refresh();
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "rollout evaluation failed (retrying): " + e.getMessage());
+        }
     }
 
     /** The policy every call is checked against (read per call, so kept off the lock). */
@@ -206,13 +231,13 @@ public class RegistryRuntime {
         if (routingConfigMap.isPresent()) {
             KubernetesClient client = kubernetes.get();
             String ns = routingNamespace.orElseGet(() -> Optional.ofNullable(client.getNamespace()).orElse("default"));
-            var applier = new DeclarationApplier(registry, "configmap/" + ns + "/" + routingConfigMap.get());
+            var applier = new DeclarationApplier(registry, rollouts, "configmap/" + ns + "/" + routingConfigMap.get());
             var watcher = new ConfigMapRoutingWatcher(client, ns, routingConfigMap.get(), applier);
             watcher.start();
             closeables.add(watcher);
         }
         if (routingFile.isPresent()) {
-            var applier = new DeclarationApplier(registry, "file:" + routingFile.get());
+            var applier = new DeclarationApplier(registry, rollouts, "file:" + routingFile.get());
             var watcher = new FileRoutingWatcher(Path.of(routingFile.get()), applier);
             watcher.start();
             closeables.add(watcher);

@@ -169,6 +169,23 @@ public final class Registry {
         });
     }
 
+    /** Refuses a split whose versions are unknown, archived or (canary) incompatible with stable. */
+    public void checkRoutable(RoutingSpec spec) {
+        validateRouting(spec, false);
+    }
+
+    public Optional<RoutingEntry> findRouting(String model) {
+        return store.findRouting(model);
+    }
+
+    /** Records a declaration's content as applied without changing the routing. */
+    public void markDeclared(String model, String hash) {
+        write(() -> {
+            store.markDeclared(model, hash);
+            return null;
+        });
+    }
+
     public Optional<String> declaredHash(String model) {
         return store.declaredHash(model);
     }

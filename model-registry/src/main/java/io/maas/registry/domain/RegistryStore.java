@@ -58,6 +58,14 @@ public interface RegistryStore extends AutoCloseable {
 
     void markDeclared(String model, String hash);
 
+    Optional<Rollout> findRollout(String model);
+
+    /** Every model's latest rollout, ended ones too. */
+    List<Rollout> allRollouts();
+
+    /** Saves the model's rollout (replacing the one before), with {@code audit} when not null, in one transaction. */
+    void saveRollout(Rollout rollout, AuditRecord audit);
+
     /** Newest first. */
     Page<AuditRecord> listAudit(String model, int pageSize, String pageToken);
 
