@@ -10,7 +10,7 @@ import java.io.PrintWriter;
 @Command(name = "maasctl", mixinStandardHelpOptions = true, version = "maasctl 0.1.0",
         description = "Register model versions and steer their traffic in the MaaS model registry.",
         subcommands = {RegisterCommand.class, RegisterRepositoryCommand.class, ListCommand.class, StatusCommand.class, SetWeightCommand.class,
-                PromoteCommand.class, RollbackCommand.class, AuditCommand.class, CommandLine.HelpCommand.class})
+                PromoteCommand.class, RollbackCommand.class, AuditCommand.class, RolloutCommand.class, CommandLine.HelpCommand.class})
 public final class Maasctl {
 
     public static void main(String[] args) {

@@ -270,6 +270,12 @@ public class RegistryWatcher implements RoutingWriter, ModelCatalog {
                 e.getReason());
     }
 
+    /** A stub for writes to the registry (token attached), on the watch's channel; null before {@link #start()}. */
+    public synchronized ModelRegistryGrpc.ModelRegistryBlockingStub writer() {
+        return channel == null ? null : ModelRegistryGrpc.newBlockingStub(channel)
+                .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(credentials()));
+    }
+
     /** The automatic abort's only registry write: canary weight 0, if the route is still at this revision. */
     @Override
     public long abortCanary(Route route, String reason) {

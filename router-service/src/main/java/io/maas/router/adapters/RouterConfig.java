@@ -56,6 +56,14 @@ public interface RouterConfig {
         /** MAAS_REGISTRY_TOKEN: bearer token, used only for the automatic canary abort. */
         Optional<String> token();
 
+        /** MAAS_REGISTRY_REPORT_INTERVAL_MS: how often traffic is reported to the registry for its rollouts; 0 = never. */
+        @WithDefault("1000")
+        long reportIntervalMs();
+
+        /** MAAS_ROUTER_NAME: names this router in its reports; unset = HOSTNAME (the pod's name), else router-PID. */
+        @WithName("router-name")
+        Optional<String> routerName();
+
         /** First reconnect delay after the watch stream fails, doubled up to the max. */
         @WithDefault("100")
         long reconnectMinMs();

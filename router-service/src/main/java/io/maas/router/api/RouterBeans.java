@@ -15,6 +15,7 @@ import io.maas.router.domain.EndpointPool;
 import io.maas.router.domain.Forwarding;
 import io.maas.router.domain.RouterState;
 import io.maas.router.domain.RoutingTable;
+import io.maas.router.domain.TrafficTally;
 
 /**
  * Wires the plain-Java domain from configuration and the adapters: the domain itself knows no CDI.
@@ -51,11 +52,17 @@ public class RouterBeans {
 
     @Produces
     @Singleton
-    CanaryGuard canaryGuard(RouterConfig config, RoutingTable table, RegistryWatcher registry, RouterMetrics metrics) {
+    TrafficTally trafficTally() {
+        return new TrafficTally();
+    }
+
+    @Produces
+    @Singleton
+    CanaryGuard canaryGuard(RouterConfig config, RoutingTable table, RegistryWatcher registry, RouterMetrics metrics, TrafficTally tally) {
         var c = config.canary();
         boolean registryConfigured = config.registry().address().filter(a -> !a.isBlank()).isPresent();
         return new CanaryGuard(new CanaryPolicy(c.maxErrorRateDelta(), c.maxP99Ms(), c.windowSeconds(), c.minRequests(),
-                c.autoAbort(), registryConfigured), table, registry, metrics);
+                c.autoAbort(), registryConfigured), table, registry, metrics, tally);
     }
 
     @Produces

@@ -17,6 +17,7 @@ import io.maas.router.domain.Route;
 import io.maas.router.domain.ShadowRules;
 import io.maas.router.domain.StatusCode;
 import io.maas.router.domain.Target;
+import io.maas.router.domain.TrafficTally;
 import io.maas.router.domain.Upstream;
 
 import java.util.concurrent.LinkedBlockingQueue;
@@ -69,6 +70,8 @@ public class ShadowMirror {
     Forwarding forwarding;
     @Inject
     RouterMetrics metrics;
+    @Inject
+    TrafficTally tally;
 
     private volatile ShadowRules rules = ShadowRules.NONE;
     private volatile int maxInFlight;
@@ -260,6 +263,7 @@ public class ShadowMirror {
                 var result = ShadowOutputs.compare(ModelInferResponse.parseFrom(primary), ModelInferResponse.parseFrom(shadow));
                 for (var d : result.compared()) {
                     metrics.shadowOutput(model, version, shadowVersion, d.output(), d.maxAbsDiff(), d.cosine());
+                    tally.shadow(model, version, shadowVersion, d.maxAbsDiff(), d.cosine());
                 }
                 done(result.mismatched().isEmpty() ? "compared" : "mismatched_shape");
             } catch (Exception e) {

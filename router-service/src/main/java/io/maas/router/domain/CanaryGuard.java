@@ -28,7 +28,15 @@ public final class CanaryGuard {
     private final Map<String, Long> lastAttempt = new ConcurrentHashMap<>();
     private ScheduledExecutorService scheduler;
 
+    private final TrafficTally tally;
+
     public CanaryGuard(CanaryPolicy policy, RoutingTable table, RoutingWriter registry, CanaryEvents metrics) {
+        this(policy, table, registry, metrics, new TrafficTally());
+    }
+
+    /** @param tally also gets every call's evidence, for the registry's rollouts */
+    public CanaryGuard(CanaryPolicy policy, RoutingTable table, RoutingWriter registry, CanaryEvents metrics, TrafficTally tally) {
+        this.tally = tally;
         this.policy = policy;
         this.table = table;
         this.registry = registry;
@@ -39,6 +47,7 @@ public final class CanaryGuard {
     public void record(ModelKey key, boolean serverFault, long nanos) {
         stats.computeIfAbsent(key, k -> new VersionStats(policy.windowSeconds()))
                 .record(System.currentTimeMillis() / 1000, !serverFault, nanos / 1000);
+        tally.record(key, serverFault, nanos);
     }
 
     public VersionStats.Snapshot snapshot(ModelKey key) {
