@@ -243,7 +243,7 @@ function commonChecks(r) {
       eq(typeof m.stable, "string", `routing ${m.name}.stable type`);
       assert(Number.isInteger(m.weight) && m.weight >= 0 && m.weight <= 100, `routing ${m.name}.weight ${m.weight}`);
       if (m.canary === undefined) eq(m.weight, 0, `routing ${m.name}.weight without canary`);
-      eq(Object.keys(m).filter((k) => !["name", "stable", "canary", "weight"].includes(k)), [], `routing ${m.name} keys`);
+      eq(Object.keys(m).filter((k) => !["name", "stable", "canary", "weight", "rollout"].includes(k)), [], `routing ${m.name} keys`);
       if (m.canary !== undefined) {
         assert(r.has("Deployment", `maas-${m.name}-canary`), `no canary Deployment for ${m.name}`);
         assert(m.canary !== m.stable, `routing ${m.name}: canary equals stable (the registry refuses it)`);
@@ -281,7 +281,7 @@ function commonChecks(r) {
 // ---------------------------------------------------------------------------------------
 async function main() {
   // Lint
-  for (const [name, files] of [["defaults", []], ...["cpu", "gpu", "canary", "promoting", "promoted"].map((p) => [p, [join(profiles, `${p}.yaml`)]]),
+  for (const [name, files] of [["defaults", []], ...["cpu", "gpu", "canary", "promoting", "promoted", "rollout"].map((p) => [p, [join(profiles, `${p}.yaml`)]]),
     ["features", [join(testValues, "features.yaml")]], ["postgres", [join(testValues, "postgres.yaml")]]]) {
     check(`helm lint --strict (${name})`, () => {
       const r = run(HELM, ["lint", "--strict", chart, ...valueArgs(files)]);
@@ -300,6 +300,7 @@ async function main() {
     "canary-removed": [[P("canary")], ["models[0].canary=null"]],
     promoting: [[P("promoting")], []],
     promoted: [[P("promoted")], []],
+    rollout: [[P("rollout")], []],
     features: [[join(testValues, "features.yaml")], []],
     postgres: [[join(testValues, "postgres.yaml")], []],
     "h2-ephemeral": [[], ["registry.db.h2.persistence.enabled=false"]],
@@ -371,6 +372,12 @@ async function main() {
     const skip = new Set(["ConfigMap/maas-routing", "Secret/maas-auth"]);
     const strip = (r) => r.objs.filter((o) => !skip.has(`${o.kind}/${o.metadata.name}`));
     eq(strip(R("canary-25")), strip(R("canary")), "all other resources");
+  });
+  check("rollout: the canary's steps and gates reach the routing ConfigMap as declared (the registry runs them)", () => {
+    eq(R("rollout").routing(), { models: [{ name: "minilm", stable: "1", canary: "2", weight: 5, rollout: {
+      steps: [{ weight: 5, hold: "5m" }, { weight: 25, hold: "10m" }, { pause: true }, { weight: 50, hold: "10m" }],
+      analysis: { minCalls: 200, maxErrorRateDelta: 0.01, maxP99Ms: 250, shadow: { minCosine: 0.98, maxAbsDiff: 1.0, minCompared: 50 } } } }] },
+      "routing.yaml");
   });
   check("canary: removing the canary (canary=null) drops its Deployment, Service and PDB", () => {
     for (const k of ["Deployment", "Service", "PodDisruptionBudget"]) assert(!R("canary-removed").has(k, "maas-minilm-canary"), `${k} still rendered`);
@@ -695,6 +702,9 @@ async function main() {
     ["ServiceMonitor interval without a unit", { file: P("cpu"), sets: ["serviceMonitor.interval=30"], expect: "/serviceMonitor/interval" }],
     ["PDB maxUnavailable that is neither a count nor a percentage", { file: P("cpu"), sets: ["inference.pdb.maxUnavailable=half"], expect: "/inference/pdb/maxUnavailable" }],
     ["clusterChecks not a boolean", { file: P("cpu"), sets: ["clusterChecks=maybe"], expect: "/clusterChecks': got string, want boolean" }],
+    ["rollout step weight over 100", { file: P("rollout"), sets: ["models[0].canary.rollout.steps[0].weight=150"], expect: "/models/0/canary/rollout/steps/0/weight': maximum: got 150, want 100" }],
+    ["rollout hold that is no duration", { file: P("rollout"), sets: ["models[0].canary.rollout.steps[0].hold=5 minutes"], expect: "/models/0/canary/rollout/steps/0/hold" }],
+    ["rollout gate misspelt", { file: P("rollout"), sets: ["models[0].canary.rollout.analysis.maxErrorRate=0.1"], expect: "/models/0/canary/rollout/analysis': additional properties 'maxErrorRate' not allowed" }],
     // Helm replaces a list given by --set unless a values file supplies it: the runbook always passes -f.
     ["runbook weight --set without the values file (list replaced)", { sets: ["models[0].canary.weight=25"], expect: "/models/0': missing properties 'name', 'stable'" }],
   ];
