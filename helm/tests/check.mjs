@@ -374,9 +374,10 @@ async function main() {
     eq(strip(R("canary-25")), strip(R("canary")), "all other resources");
   });
   check("rollout: the canary's steps and gates reach the routing ConfigMap as declared (the registry runs them)", () => {
+    // (toYaml writes keys sorted)
     eq(R("rollout").routing(), { models: [{ name: "minilm", stable: "1", canary: "2", weight: 5, rollout: {
-      steps: [{ weight: 5, hold: "5m" }, { weight: 25, hold: "10m" }, { pause: true }, { weight: 50, hold: "10m" }],
-      analysis: { minCalls: 200, maxErrorRateDelta: 0.01, maxP99Ms: 250, shadow: { minCosine: 0.98, maxAbsDiff: 1.0, minCompared: 50 } } } }] },
+      analysis: { maxErrorRateDelta: 0.01, maxP99Ms: 250, minCalls: 200, shadow: { maxAbsDiff: 1, minCompared: 50, minCosine: 0.98 } },
+      steps: [{ hold: "5m", weight: 5 }, { hold: "10m", weight: 25 }, { pause: true }, { hold: "10m", weight: 50 }] } }] },
       "routing.yaml");
   });
   check("canary: removing the canary (canary=null) drops its Deployment, Service and PDB", () => {
