@@ -193,7 +193,8 @@ function commonChecks(r) {
   check(`${r.name}: RBAC is namespaced and least-privilege (router: endpointslices; registry: its ConfigMap)`, () => {
     assert(!r.all("ClusterRole").length && !r.all("ClusterRoleBinding").length, "cluster-wide RBAC rendered");
     eq(r.get("Role", "maas-router").rules, [{ apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["get", "list", "watch"] }], "router Role rules");
-    eq(r.get("Role", "maas-registry").rules, [{ apiGroups: [""], resources: ["configmaps"], resourceNames: ["maas-routing"], verbs: ["get", "list", "watch"] }], "registry Role rules");
+    eq(r.get("Role", "maas-registry").rules, [{ apiGroups: [""], resources: ["configmaps"], resourceNames: ["maas-routing"], verbs: ["get", "list", "watch", "patch"] },
+      { apiGroups: [""], resources: ["events"], verbs: ["create"] }], "registry Role rules");
     for (const rb of r.all("RoleBinding")) {
       eq(rb.subjects.map((s) => s.name), [rb.roleRef.name], `RoleBinding ${rb.metadata.name} subjects`);
       const dep = r.get("Deployment", rb.roleRef.name);

@@ -1,6 +1,7 @@
 package io.maas.registry.api;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.maas.registry.adapters.ConfigMapRolloutStatus;
 import io.maas.registry.adapters.ConfigMapRoutingWatcher;
 import io.maas.registry.adapters.FileRoutingWatcher;
 import io.maas.registry.adapters.JdbcStores;
@@ -235,6 +236,9 @@ public class RegistryRuntime {
             var watcher = new ConfigMapRoutingWatcher(client, ns, routingConfigMap.get(), applier);
             watcher.start();
             closeables.add(watcher);
+            var status = new ConfigMapRolloutStatus(client, ns, routingConfigMap.get());
+            rollouts.onTransition(status);
+            closeables.add(status);
         }
         if (routingFile.isPresent()) {
             var applier = new DeclarationApplier(registry, rollouts, "file:" + routingFile.get());

@@ -35,6 +35,7 @@ public final class Rollouts {
     /** Rollouts not yet settled, as last saved plus the evidence reported since (saved each tick). */
     private final Map<String, Rollout> live = new HashMap<>();
     private final Map<String, Long> routers = new HashMap<>();
+    private final List<RolloutEvents> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     public Rollouts(Registry registry, RegistryStore store, LongSupplier clockMillis) {
         this.registry = registry;
@@ -45,6 +46,11 @@ public final class Rollouts {
                 live.put(r.model(), r);
             }
         }
+    }
+
+    /** Adds a listener of transitions (called on the evaluating thread: it must not block). */
+    public void onTransition(RolloutEvents listener) {
+        listeners.add(listener);
     }
 
     public synchronized Optional<Rollout> get(String model) {
@@ -291,6 +297,13 @@ public final class Rollouts {
             live.remove(r.model());
         } else {
             live.put(r.model(), r);
+        }
+        for (var l : listeners) {
+            try {
+                l.transition(r, action, reason);
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "rollout listener failed: " + e.getMessage());
+            }
         }
     }
 

@@ -22,6 +22,7 @@ import java.util.function.Predicate;
 
 import static io.maas.registry.api.GrpcTestClient.createWithVersions;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
@@ -120,5 +121,52 @@ class ConfigMapRoutingTest {
                 """);
         awaitRouting("simple", r -> r.getStableVersion().equals("1"));
         assertEquals(aborted, stub.getRouting(GetRoutingRequest.newBuilder().setModel("minilm").build()));
+    }
+
+    @Test
+    void aRolloutDeclaredInTheConfigMapShowsOnItAsEventsAndAnAnnotation() throws Exception {
+        createWithVersions(stub, "rolled", "1", "2");
+        declare("""
+                models:
+                  - name: rolled
+                    stable: "1"
+                    canary: "2"
+                    weight: 0
+                    rollout:
+                      steps:
+                        - {weight: 15, hold: 1h}
+                      analysis: {minCalls: 10, maxErrorRateDelta: 0.05}
+                """);
+        awaitRouting("rolled", r -> r.getCanaryWeight() == 15);
+        var status = awaitAnnotation("maas.io/rollout-rolled", a -> a.startsWith("RUNNING step 1/1 weight 15% candidate 2"));
+        assertTrue(status.contains("stable 1"), status);
+        stub.setRouting(SetRoutingRequest.newBuilder().setModel("rolled").setStableVersion("1").setCanaryVersion("2")
+                .setReason("operator says no").build());
+        awaitAnnotation("maas.io/rollout-rolled", a -> a.startsWith("ABORTED"));
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        java.util.List<String> reasons = java.util.List.of();
+        while (System.nanoTime() < deadline) {
+            reasons = client.v1().events().inNamespace("test").list().getItems().stream()
+                    .filter(e -> "maas-routing".equals(e.getInvolvedObject().getName())).map(e -> e.getReason() + "/" + e.getType()).toList();
+            if (reasons.contains("RolloutAborted/Warning")) {
+                break;
+            }
+            Thread.sleep(100);
+        }
+        assertTrue(reasons.containsAll(java.util.List.of("RolloutStarted/Normal", "RolloutAborted/Warning")), reasons.toString());
+    }
+
+    private String awaitAnnotation(String key, Predicate<String> condition) throws InterruptedException {
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        String last = null;
+        while (System.nanoTime() < deadline) {
+            var cm = client.configMaps().inNamespace("test").withName("maas-routing").get();
+            last = cm == null || cm.getMetadata().getAnnotations() == null ? null : cm.getMetadata().getAnnotations().get(key);
+            if (last != null && condition.test(last)) {
+                return last;
+            }
+            Thread.sleep(100);
+        }
+        return fail("annotation " + key + " did not reach the expected state; last: " + last);
     }
 }

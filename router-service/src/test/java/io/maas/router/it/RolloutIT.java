@@ -90,7 +90,8 @@ class RolloutIT {
             Files.createSymbolicLink(WORK.resolve("repo/" + model), ROOT.resolve("models/target/repository/" + model));
         }
         Files.writeString(WORK.resolve("tokens"), "admin:admin:" + ADMIN + "\nrouter:writer:" + ROUTER + "\n");
-        Files.writeString(WORK.resolve("routing.yaml"), "models: []\n");
+        // Applied once register-repository below has registered the versions (the registry retries).
+        Files.writeString(WORK.resolve("routing.yaml"), "models: [{name: simple, stable: 1}, {name: minilm, stable: 1}]\n");
         startRegistry();
         for (int i = 0; i < 2; i++) {
             pods[i] = ServiceProcess.start(ROOT.resolve("inference-service/target/quarkus-app/quarkus-run.jar"),
