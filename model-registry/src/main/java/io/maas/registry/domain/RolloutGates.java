@@ -18,4 +18,28 @@ public record RolloutGates(long minCalls, Double maxErrorRateDelta, Double maxP9
     public boolean shadowGate() {
         return minCosine != null || maxAbsDiff != null;
     }
+
+    /** The declared gates in words, e.g. for the audit log. */
+    public String describe() {
+        var s = new StringBuilder("min calls " + minCalls);
+        if (maxErrorRateDelta != null) {
+            s.append(", error rate delta <= ").append(maxErrorRateDelta);
+        }
+        if (maxP99Ms != null) {
+            s.append(", p99 <= ").append(maxP99Ms).append(" ms");
+        }
+        if (maxP99Ratio != null) {
+            s.append(", p99 <= ").append(maxP99Ratio).append(" x stable");
+        }
+        if (minCosine != null) {
+            s.append(", shadow mean cosine >= ").append(minCosine);
+        }
+        if (maxAbsDiff != null) {
+            s.append(", shadow max abs diff <= ").append(maxAbsDiff);
+        }
+        if (minShadowCompared > 0) {
+            s.append(", min shadow comparisons ").append(minShadowCompared);
+        }
+        return s.toString();
+    }
 }

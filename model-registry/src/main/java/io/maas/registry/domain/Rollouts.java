@@ -157,8 +157,9 @@ public final class Rollouts {
         var verdict = RolloutEngine.judge(r, now);
         switch (verdict.kind()) {
             case HOLD -> {
-                // Saved each tick (no audit record): the evidence survives a registry restart.
-                live.put(r.model(), r.withNote(verdict.message(), now));
+                // Saved each tick (no audit record): the evidence survives a registry restart. A paused
+                // rollout keeps its note (who paused it and why).
+                live.put(r.model(), r.state() == RolloutState.PAUSED ? r : r.withNote(verdict.message(), now));
                 store.saveRollout(live.get(r.model()), null);
             }
             case ADVANCE -> advance(r, verdict.message() + "; " + r.evidence(), ACTOR, now);
@@ -338,7 +339,7 @@ public final class Rollouts {
         for (int i = 0; i < plan.steps().size(); i++) {
             s.append(i == 0 ? "" : ", ").append(plan.steps().get(i).describe());
         }
-        return s.append("; gates ").append(plan.gates()).toString();
+        return s.append("; gates: ").append(plan.gates().describe()).toString();
     }
 
     static void validate(RoutingSpec spec, RolloutPlan plan) {

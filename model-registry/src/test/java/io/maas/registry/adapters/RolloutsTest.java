@@ -68,8 +68,13 @@ class RolloutsTest {
         registry.setRouting(ALICE, new RoutingSpec("m", "1", "", 0), false, "start", OptionalLong.empty());
     }
 
+    /** The store the rollouts run on (H2 here; PostgresRolloutsTest runs the same on PostgreSQL). */
+    StoreConfig config() {
+        return StoreConfig.h2(dir);
+    }
+
     void start() {
-        store = JdbcStores.open(StoreConfig.h2(dir));
+        store = JdbcStores.open(config());
         registry = new Registry(store, now::get);
         rollouts = new Rollouts(registry, store, now::get);
         applier = new DeclarationApplier(registry, rollouts, "file:test");
@@ -187,6 +192,7 @@ class RolloutsTest {
         traffic(90, 10, 0);
         advance(120_000);
         assertEquals(0, rollouts.get("m").orElseThrow().step(), "paused: never advances");
+        assertEquals("paused by alice: looking", rollouts.get("m").orElseThrow().note(), "the note says who paused it, however long");
         rollouts.control(ALICE, "m", Rollouts.Action.RESUME, "");
         advance(1_000);
         assertEquals(1, rollouts.get("m").orElseThrow().step());

@@ -22,6 +22,10 @@ public interface RouterConfig {
 
     Canary canary();
 
+    /** MAAS_ROUTER_NAME: names this router in its traffic reports; unset = HOSTNAME (the pod's name), else router-PID. */
+    @WithName("router-name")
+    Optional<String> routerName();
+
     Balancer balancer();
 
     Shadow shadow();
@@ -59,10 +63,6 @@ public interface RouterConfig {
         /** MAAS_REGISTRY_REPORT_INTERVAL_MS: how often traffic is reported to the registry for its rollouts; 0 = never. */
         @WithDefault("1000")
         long reportIntervalMs();
-
-        /** MAAS_ROUTER_NAME: names this router in its reports; unset = HOSTNAME (the pod's name), else router-PID. */
-        @WithName("router-name")
-        Optional<String> routerName();
 
         /** First reconnect delay after the watch stream fails, doubled up to the max. */
         @WithDefault("100")

@@ -44,7 +44,7 @@ public class TrafficReporter {
         if (config.registry().address().filter(a -> !a.isBlank()).isEmpty() || interval <= 0) {
             return;
         }
-        name = config.registry().routerName().filter(n -> !n.isBlank())
+        name = config.routerName().filter(n -> !n.isBlank())
                 .or(() -> Optional.ofNullable(System.getenv("HOSTNAME")).filter(h -> !h.isBlank()))
                 .orElse("router-" + ProcessHandle.current().pid());
         timer = Executors.newSingleThreadScheduledExecutor(r -> {

@@ -227,8 +227,10 @@ class RolloutIT {
         // A person's pause in a step, then resume.
         status = maasctl("rollout", "pause", "simple", "--reason", "checking dashboards");
         assertTrue(status.contains("PAUSED"), status);
+        Thread.sleep(1500); // a few evaluations while paused (not a timing assertion: they must change nothing)
         status = maasctl("rollout", "status", "simple");
-        assertTrue(status.contains("paused by admin: checking dashboards"), status);
+        assertTrue(status.contains("note:      paused by admin: checking dashboards\n"), status);
+        assertTrue(status.contains("routers:   2 reporting"), status);
         maasctl("rollout", "resume", "simple");
         Await.until("simple promoted", () -> rollout("simple").getState().equals("PROMOTED"));
         var routing = registryWriter().getRouting(GetRoutingRequest.newBuilder().setModel("simple").build());
