@@ -24,6 +24,8 @@ final class RolloutMetrics {
     RolloutMetrics(MeterRegistry meters, Rollouts rollouts) {
         this.meters = meters;
         this.rollouts = rollouts;
+        Gauge.builder("maas_registry_rollouts", rollouts, x -> x.all().stream().filter(r -> r.state().active()).count())
+                .description("Rollouts running or paused").register(meters);
         refresh();
     }
 

@@ -132,4 +132,21 @@ class AuthGrpcTest {
             Files.writeString(TOKENS, BASE_TOKENS + "temp-job:writer:temp-secret\n");
         }
     }
+
+    @Test
+    void trafficReportsAndRolloutCommandsAreWrites() {
+        var report = io.maas.proto.registry.ReportTrafficRequest.newBuilder().setRouter("r").addVersions(
+                io.maas.proto.registry.VersionTraffic.newBuilder().setModel("m").setVersion("1").setCalls(1)).build();
+        refused(Status.Code.UNAUTHENTICATED, "need a token", () -> GrpcTestClient.stub(channel, null).reportTraffic(report));
+        refused(Status.Code.PERMISSION_DENIED, "role reader", () -> GrpcTestClient.stub(channel, "reader-secret").reportTraffic(report));
+        GrpcTestClient.stub(channel, "bot-secret").reportTraffic(report);
+        refused(Status.Code.INVALID_ARGUMENT, "need 0 <= server_faults <= calls", () -> GrpcTestClient.stub(channel, "bot-secret")
+                .reportTraffic(report.toBuilder().setVersions(0, report.getVersions(0).toBuilder().setServerFaults(2)).build()));
+        var abort = io.maas.proto.registry.ControlRolloutRequest.newBuilder().setModel("m")
+                .setAction(io.maas.proto.registry.ControlRolloutRequest.Action.ABORT).build();
+        refused(Status.Code.PERMISSION_DENIED, "role reader", () -> GrpcTestClient.stub(channel, "reader-secret").controlRollout(abort));
+        refused(Status.Code.NOT_FOUND, "has no rollout", () -> GrpcTestClient.stub(channel, "bot-secret").controlRollout(abort));
+        refused(Status.Code.NOT_FOUND, "has no rollout", () -> GrpcTestClient.stub(channel, null)
+                .getRollout(io.maas.proto.registry.GetRolloutRequest.newBuilder().setModel("m").build()));
+    }
 }

@@ -139,6 +139,14 @@ class ConfigMapRoutingTest {
                 """);
         awaitRouting("rolled", r -> r.getCanaryWeight() == 15);
         var status = awaitAnnotation("maas.io/rollout-rolled", a -> a.startsWith("RUNNING step 1/1 weight 15% candidate 2"));
+        long until = System.nanoTime() + 60_000_000_000L;
+        String metrics = "";
+        while (System.nanoTime() < until && !metrics.contains("maas_registry_rollout_weight{model=\"rolled\"} 15.0")) {
+            metrics = io.restassured.RestAssured.given().get("/metrics").asString();
+            Thread.sleep(100);
+        }
+        assertTrue(metrics.contains("maas_registry_rollout_weight{model=\"rolled\"} 15.0"), "rollout weight gauge");
+        assertTrue(metrics.contains("maas_registry_rollout_gate_value{gate=\"canary_calls\",model=\"rolled\"}"), "gate gauges");
         assertTrue(status.contains("stable 1"), status);
         stub.setRouting(SetRoutingRequest.newBuilder().setModel("rolled").setStableVersion("1").setCanaryVersion("2")
                 .setReason("operator says no").build());
