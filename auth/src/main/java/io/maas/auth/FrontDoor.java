@@ -46,6 +46,11 @@ public final class FrontDoor {
         return new FrontDoor(null, null, new Quotas(), Events.NONE);
     }
 
+    /** Which credentials are accepted, for messages and logs; "none" when authentication is off. */
+    public String accepted() {
+        return authenticator == null ? "none (authentication is off)" : authenticator.accepted();
+    }
+
     public boolean authenticates() {
         return authenticator != null;
     }
