@@ -27,6 +27,23 @@ public record AuthSettings(boolean enabled, Path apiKeysFile, Path policyFile, l
                            List<String> jwtAudiences, String tenantClaim, String jwks, Path jwksCa, Path jwksTokenFile,
                            String certificates) {
 
+    /** {@code jwks} value for the cluster the service runs in: its API server's keys, fetched as the pod's ServiceAccount. */
+    public static final String KUBERNETES = "kubernetes";
+    private static final Path SERVICE_ACCOUNT = Path.of("/var/run/secrets/kubernetes.io/serviceaccount");
+
+    private JwksSource kubernetesJwks() {
+        String host = System.getenv("KUBERNETES_SERVICE_HOST");
+        String port = System.getenv("KUBERNETES_SERVICE_PORT");
+        if (host == null || host.isBlank()) {
+            throw new IllegalArgumentException("MAAS_AUTH_JWT_JWKS=kubernetes needs to run in a pod (KUBERNETES_SERVICE_HOST is not set): "
+                    + "give the issuer's JWKS URL or file instead");
+        }
+        String h = host.contains(":") ? "[" + host + "]" : host;
+        return JwksSource.url(URI.create("https://" + h + ":" + (port == null ? "443" : port) + "/openid/v1/jwks"),
+                jwksCa != null ? jwksCa : SERVICE_ACCOUNT.resolve("ca.crt"),
+                jwksTokenFile != null ? jwksTokenFile : SERVICE_ACCOUNT.resolve("token"), Duration.ofMinutes(5));
+    }
+
     public static final AuthSettings OFF = new AuthSettings(false, null, null, 5000, null, List.of(), "sub", null, null,
             null, "off");
 
@@ -41,9 +58,14 @@ public record AuthSettings(boolean enabled, Path apiKeysFile, Path policyFile, l
             if (jwks == null || jwks.isBlank()) {
                 throw new IllegalArgumentException("JWT authentication needs the issuer's keys: MAAS_AUTH_JWT_JWKS (a file or an https URL)");
             }
-            JwksSource source = jwks.startsWith("http://") || jwks.startsWith("https://")
-                    ? JwksSource.url(URI.create(jwks), jwksCa, jwksTokenFile, Duration.ofMinutes(5))
-                    : JwksSource.file(Path.of(jwks), reloadMillis);
+            JwksSource source;
+            if (jwks.equals(KUBERNETES)) {
+                source = kubernetesJwks();
+            } else if (jwks.startsWith("http://") || jwks.startsWith("https://")) {
+                source = JwksSource.url(URI.create(jwks), jwksCa, jwksTokenFile, Duration.ofMinutes(5));
+            } else {
+                source = JwksSource.file(Path.of(jwks), reloadMillis);
+            }
             jwt = new JwtVerifier(jwtIssuer, Set.copyOf(jwtAudiences), tenantClaim, source);
         }
         CertificateIdentity certs = certificates == null || certificates.isBlank() || certificates.equalsIgnoreCase("off")
