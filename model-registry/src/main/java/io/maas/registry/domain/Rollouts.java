@@ -292,7 +292,8 @@ public final class Rollouts {
 
     private void save(Rollout r, String action, Actor actor, String reason, RoutingSource source) {
         var before = store.findRollout(r.model()).orElse(null);
-        store.saveRollout(r, new AuditRecord(0, clock.getAsLong(), actor.subject(), action, r.model(), r.candidate(),
+        // Stamped with the time the transition was decided, so the audit log shows each step's true hold.
+        store.saveRollout(r, new AuditRecord(0, r.updatedAtMs(), actor.subject(), action, r.model(), r.candidate(),
                 AuditJson.of(before == null ? null : summary(before)), AuditJson.of(summary(r)), reason, source));
         if (r.settled()) {
             live.remove(r.model());
