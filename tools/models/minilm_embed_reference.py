@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
-"""Reference sentence embeddings for the minilm-embed pipeline, computed independently of the
-Java service: HuggingFace's `tokenizers` (Python), onnxruntime and numpy mean pooling, one sentence
-at a time (no padding), as sentence-transformers does for all-MiniLM-L6-v2 (max_seq_length 256).
+"""Reference answers for the minilm-embed and minilm-classify pipelines, computed independently of
+the Java service: HuggingFace's `tokenizers` (Python), onnxruntime and numpy mean pooling, one
+sentence at a time (no padding), as sentence-transformers does for all-MiniLM-L6-v2 (max_seq_length
+256); for minilm-classify, the zero-shot topic scores (cosine similarity with each label
+description's embedding, times the configured scale), softmax and the top 3 labels.
 
 Reads the assembled model repository (models/target/repository: the fp32 model and the tokenizer.json
-unpacked from the Maven Central jar) and writes
-inference-service/src/test/resources/pipelines/minilm-embed-reference.json, which
-MiniLmEmbedReferenceTest compares the served embeddings with (tolerance 1e-4). Rerun after changing
-the model, the tokenizer or the sentences:
+unpacked from the Maven Central jar, the topic labels) and writes
+inference-service/src/test/resources/pipelines/minilm-embed-reference.json and
+minilm-classify-reference.json, which PipelineTest compares the served answers with (tolerance
+1e-4). Rerun after changing the model, the tokenizer, the labels or the sentences:
 
     ./mvnw -q -B -pl models package && tools/python/setup.sh && .venv/bin/python tools/models/minilm_embed_reference.py
 """
@@ -37,6 +39,16 @@ SENTENCES = [
     " ".join(["serving models close to their callers keeps latency low"] * 40),
 ]
 
+TOPIC_TEXTS = [
+    "It is pouring with rain and the wind is freezing today.",
+    "I was charged twice for my subscription, please refund me.",
+    "The app crashes with a null pointer exception when I log in.",
+    "My train to Paris was cancelled and I missed the flight.",
+    "This pasta recipe needs garlic, tomatoes and fresh basil.",
+    "Our team won the match in the last minute of extra time.",
+]
+TOP_K = 3
+
 
 def embed(session, tokenizer, text):
     enc = tokenizer.encode(text)
@@ -49,6 +61,36 @@ def embed(session, tokenizer, text):
     mask = feeds["attention_mask"][0][:, None].astype(np.float32)
     mean = (hidden * mask).sum(axis=0) / max(mask.sum(), 1e-9)
     return mean / max(np.linalg.norm(mean), 1e-12), len(enc.ids)
+
+
+def read_config_parameter(config, key):
+    text = config.read_text(encoding="utf-8")
+    marker = 'key: "%s", value: { string_value: "' % key
+    start = text.index(marker) + len(marker)
+    return text[start:text.index('"', start)]
+
+
+def classify(session, tokenizer):
+    folder = REPO / "models" / "src" / "repository" / "topic-zero-shot"
+    scale = float(read_config_parameter(folder / "config.pbtxt", "scale"))
+    labels, descriptions = [], []
+    for line in (folder / "labels.tsv").read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            label, description = line.split("\t", 1)
+            labels.append(label.strip())
+            descriptions.append(description.strip())
+    prototypes = np.stack([embed(session, tokenizer, d)[0] for d in descriptions])
+    prototypes /= np.linalg.norm(prototypes, axis=1, keepdims=True)
+    rows = []
+    for text in TOPIC_TEXTS:
+        vector = embed(session, tokenizer, text)[0]
+        scores = prototypes @ (vector / np.linalg.norm(vector)) * scale
+        probabilities = np.exp(scores - scores.max())
+        probabilities /= probabilities.sum()
+        top = np.argsort(-probabilities, kind="stable")[:TOP_K]
+        rows.append({"text": text, "labels": [labels[i] for i in top],
+                     "scores": [float(probabilities[i]) for i in top]})
+    return rows
 
 
 def main():
@@ -76,6 +118,16 @@ def main():
         "sentences": rows,
     }, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"wrote {OUT.relative_to(REPO)}: {len(rows)} sentences")
+    topics = classify(session, tokenizer)
+    out = OUT.parent / "minilm-classify-reference.json"
+    out.write_text(json.dumps({
+        "generator": "tools/models/minilm_embed_reference.py",
+        "tokenizers": tokenizers.__version__,
+        "onnxruntime": ort.__version__,
+        "numpy": np.__version__,
+        "texts": topics,
+    }, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote {out.relative_to(REPO)}: {len(topics)} texts")
 
 
 if __name__ == "__main__":

@@ -56,30 +56,25 @@ public final class ModelRepository implements AutoCloseable {
             throw new IllegalStateException("model repository " + root.toAbsolutePath()
                     + " is not a directory; pass --model-repository DIR or set MAAS_MODEL_REPOSITORY");
         }
-        List<String> names = folders();
-        // Pipelines last, each once the pipelines it runs are loaded: their wiring is checked against their steps.
-        List<String> pipelines = new ArrayList<>(names.stream().filter(this::isPipeline).toList());
-        names.stream().filter(n -> !pipelines.contains(n)).forEach(this::load);
+        // A model that uses others (a pipeline's steps, a zero-shot classifier's embedding model) loads after
+        // them: its wiring is checked against them. Models in a cycle, or using a missing one, load last and fail.
+        Map<String, Set<String>> waiting = new java.util.LinkedHashMap<>();
+        for (String name : folders()) {
+            ModelSettings s = settingsOrNull(name);
+            waiting.put(name, s == null ? Set.of() : s.dependencies());
+        }
         boolean progress = true;
-        while (!pipelines.isEmpty() && progress) {
+        while (!waiting.isEmpty() && progress) {
             progress = false;
-            for (String p : List.copyOf(pipelines)) {
-                ModelSettings s = settingsOrNull(p);
-                boolean stepsLoaded = s == null || s.steps().stream()
-                        .noneMatch(step -> pipelines.contains(step.modelName()) && !step.modelName().equals(p));
-                if (stepsLoaded) {
-                    load(p);
-                    pipelines.remove(p);
+            for (String name : List.copyOf(waiting.keySet())) {
+                if (waiting.get(name).stream().noneMatch(d -> waiting.containsKey(d) && !d.equals(name))) {
+                    waiting.remove(name);
+                    load(name);
                     progress = true;
                 }
             }
         }
-        pipelines.forEach(this::load);
-    }
-
-    private boolean isPipeline(String name) {
-        ModelSettings s = settingsOrNull(name);
-        return s != null && s.isEnsemble();
+        waiting.keySet().forEach(this::load);
     }
 
     private ModelSettings settingsOrNull(String name) {
@@ -215,7 +210,7 @@ public final class ModelRepository implements AutoCloseable {
                         .map(PipelineStep::modelName).collect(Collectors.joining(" -> ")));
                 return ModelVersion.ready(name, version, pipeline, pipeline);
             }
-            ModelRunner runner = loader.load(file, settings);
+            ModelRunner runner = loader.load(file, settings, this);
             checkDeclared(name, runner, settings);
             checkRagged(name, runner, settings);
             if (runner.runsInline()) {

@@ -49,6 +49,17 @@ public record ModelSettings(int maxBatchSize, boolean batchingEnabled, long maxQ
         return batchingEnabled && maxBatchSize > 0 ? maxBatchSize : 1;
     }
 
+    /** Models of the repository this one uses: its pipeline steps, or the embedding model a backend calls. */
+    public Set<String> dependencies() {
+        Set<String> names = new java.util.TreeSet<>();
+        steps.forEach(s -> names.add(s.modelName()));
+        String embedder = parameter("embedding_model", "");
+        if (!embedder.isEmpty()) {
+            names.add(embedder);
+        }
+        return names;
+    }
+
     public boolean isEnsemble() {
         return ENSEMBLE.equals(platform);
     }

@@ -59,8 +59,10 @@ public final class Pipeline implements ModelRunner, Scheduler {
     private List<PipelineStep> wire() {
         Map<String, Datatype> available = new LinkedHashMap<>();
         Map<String, String> writer = new HashMap<>();
+        Map<String, long[]> shapes = new HashMap<>();
         for (TensorSpec in : inputs) {
             available.put(in.name(), in.datatype());
+            shapes.put(in.name(), in.shape());
             writer.put(in.name(), "pipeline input");
         }
         List<PipelineStep> pending = new ArrayList<>(settings.steps());
@@ -94,6 +96,12 @@ public final class Pipeline implements ModelRunner, Scheduler {
                     throw refuse(label + " input '" + e.getKey() + "' is " + in.datatype() + " but tensor '"
                             + e.getValue() + "' (from " + writer.get(e.getValue()) + ") is " + have);
                 }
+                long[] shape = shapes.get(e.getValue());
+                if (shape != null && !compatible(shape, in.shape())) {
+                    throw refuse(label + " input '" + e.getKey() + "' has shape " + Shapes.format(in.shape())
+                            + " but tensor '" + e.getValue() + "' (from " + writer.get(e.getValue()) + ") has "
+                            + Shapes.format(shape));
+                }
             }
             for (Map.Entry<String, String> e : next.outputMap().entrySet()) {
                 TensorSpec out = spec(step.runner().outputs(), e.getKey());
@@ -106,6 +114,7 @@ public final class Pipeline implements ModelRunner, Scheduler {
                             + writer.get(e.getValue()));
                 }
                 available.put(e.getValue(), out.datatype());
+                shapes.put(e.getValue(), out.shape());
                 writer.put(e.getValue(), label + " output '" + e.getKey() + "'");
             }
             ordered.add(next);
@@ -115,12 +124,29 @@ public final class Pipeline implements ModelRunner, Scheduler {
                 throw refuse("no step writes the pipeline output '" + out.name() + "' (written: "
                         + available.keySet() + ")");
             }
+            if (shapes.get(out.name()) != null && !compatible(shapes.get(out.name()), out.shape())) {
+                throw refuse("output '" + out.name() + "' is declared with shape " + Shapes.format(out.shape())
+                        + " but " + writer.get(out.name()) + " has " + Shapes.format(shapes.get(out.name())));
+            }
             if (available.get(out.name()) != out.datatype()) {
                 throw refuse("output '" + out.name() + "' is declared " + out.datatype() + " but "
                         + writer.get(out.name()) + " is " + available.get(out.name()));
             }
         }
         return List.copyOf(ordered);
+    }
+
+    /** Same rank, and every dimension both fix (not -1) of the same size. */
+    private static boolean compatible(long[] a, long[] b) {
+        if (a.length != b.length) {
+            return false;
+        }
+        for (int d = 0; d < a.length; d++) {
+            if (a[d] >= 0 && b[d] >= 0 && a[d] != b[d]) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private InferenceException refuse(String problem) {

@@ -11,6 +11,7 @@ import java.nio.FloatBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
 
@@ -18,7 +19,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.protobuf.ByteString;
 
+import com.google.common.util.concurrent.ListenableFuture;
+
 import io.grpc.Status;
+import io.maas.proto.inference.GRPCInferenceServiceGrpc;
+import io.maas.proto.inference.InferParameter;
 import io.maas.proto.inference.InferTensorContents;
 import io.maas.proto.inference.ModelConfigRequest;
 import io.maas.proto.inference.ModelConfigResponse;
@@ -83,6 +88,25 @@ class PipelineTest extends GrpcTestSupport {
     }
 
     @Test
+    void concurrentCallsOfDifferentLengthsGetTheReferenceEmbeddings() throws Exception {
+        GRPCInferenceServiceGrpc.GRPCInferenceServiceFutureStub async = GRPCInferenceServiceGrpc.newFutureStub(channel)
+                .withDeadlineAfter(120, TimeUnit.SECONDS);
+        List<JsonNode> sentences = new ArrayList<>();
+        reference().path("sentences").forEach(sentences::add);
+        List<ListenableFuture<ModelInferResponse>> calls = new ArrayList<>();
+        for (int round = 0; round < 3; round++) {
+            for (JsonNode s : sentences) {
+                calls.add(async.modelInfer(text(List.of(s.path("text").asText()), false)));
+            }
+        }
+        for (int i = 0; i < calls.size(); i++) {
+            JsonNode s = sentences.get(i % sentences.size());
+            assertClose(s.path("embedding"), floats(calls.get(i).get(120, TimeUnit.SECONDS)), 0,
+                    "concurrent call " + i);
+        }
+    }
+
+    @Test
     void pipelineIsAModelWithMetadataConfigAndReadiness() {
         assertTrue(stub().modelReady(ModelReadyRequest.newBuilder().setName("minilm-embed").build()).getReady());
         ModelMetadataResponse meta = stub().modelMetadata(ModelMetadataRequest.newBuilder()
@@ -143,6 +167,66 @@ class PipelineTest extends GrpcTestSupport {
             got[i] = (float) out.path("data").get(i).asDouble();
         }
         assertClose(s.path("embedding"), got, 0, "REST");
+    }
+
+    static ModelInferRequest classify(String text) {
+        return text(List.of(text), false).toBuilder().setModelName("minilm-classify").build();
+    }
+
+    @Test
+    void zeroShotTopicsEqualThePythonReference() throws IOException {
+        JsonNode texts;
+        try (InputStream in = PipelineTest.class.getResourceAsStream("/pipelines/minilm-classify-reference.json")) {
+            texts = new ObjectMapper().readTree(in).path("texts");
+        }
+        assertEquals(6, texts.size());
+        for (JsonNode t : texts) {
+            ModelInferResponse response = stub().modelInfer(classify(t.path("text").asText()));
+            assertEquals("LABEL", response.getOutputs(0).getName());
+            assertEquals(List.of(1L, 3L), response.getOutputs(0).getShapeList());
+            List<String> labels = response.getOutputs(0).getContents().getBytesContentsList().stream()
+                    .map(ByteString::toStringUtf8).toList();
+            if (labels.isEmpty()) {
+                labels = bytesElements(response.getRawOutputContents(0));
+            }
+            List<String> want = new ArrayList<>();
+            t.path("labels").forEach(l -> want.add(l.asText()));
+            assertEquals(want, labels, t.path("text").asText());
+            float[] scores = io.maas.inference.TestModels.toFloats(response.getRawOutputContents(1));
+            for (int i = 0; i < 3; i++) {
+                assertEquals(t.path("scores").get(i).asDouble(), scores[i], TOLERANCE, "score " + i);
+            }
+        }
+    }
+
+    @Test
+    void classificationExtensionAnswersTopClassesWithLabels() {
+        ModelInferResponse embedded = stub().modelInfer(text(List.of("My flight to Rome was delayed by six hours."),
+                false));
+        ModelInferRequest request = ModelInferRequest.newBuilder().setModelName("topic-zero-shot")
+                .addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName("embedding").setDatatype("FP32")
+                        .addShape(1).addShape(384))
+                .addRawInputContents(embedded.getRawOutputContents(0))
+                .addOutputs(ModelInferRequest.InferRequestedOutputTensor.newBuilder().setName("scores")
+                        .putParameters("classification", InferParameter.newBuilder().setInt64Param(2).build()))
+                .build();
+        ModelInferResponse response = stub().modelInfer(request);
+        assertEquals("BYTES", response.getOutputs(0).getDatatype());
+        assertEquals(List.of(1L, 2L), response.getOutputs(0).getShapeList());
+        List<String> top = bytesElements(response.getRawOutputContents(0));
+        assertTrue(top.get(0).matches("[0-9.]+:3:travel"), () -> "Triton's 'score:index:label', best first: " + top);
+    }
+
+    /** BYTES elements of a raw output: each a 4-byte little-endian length, then the bytes. */
+    static List<String> bytesElements(ByteString raw) {
+        java.nio.ByteBuffer b = raw.asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+        List<String> out = new ArrayList<>();
+        while (b.remaining() >= 4) {
+            byte[] s = new byte[b.getInt()];
+            b.get(s);
+            out.add(new String(s, StandardCharsets.UTF_8));
+        }
+        return out;
     }
 
     @Test

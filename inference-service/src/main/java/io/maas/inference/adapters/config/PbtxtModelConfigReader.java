@@ -5,6 +5,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -148,7 +149,7 @@ public final class PbtxtModelConfigReader implements ModelConfigReader {
 
     /**
      * ONNX (any onnx platform or backend, or none), an ensemble, or one of the built-in Java backends
-     * (tokenizer, pooling, classification).
+     * (tokenizer, pooling, classification, zero_shot).
      */
     private static String platform(Path file, ModelConfig config) {
         String platform = config.getPlatform().toLowerCase(Locale.ROOT);
@@ -168,7 +169,7 @@ public final class PbtxtModelConfigReader implements ModelConfigReader {
     }
 
     /** The built-in processing steps (adapters/steps). */
-    public static final List<String> BUILT_IN_BACKENDS = List.of("tokenizer", "pooling", "classification");
+    public static final List<String> BUILT_IN_BACKENDS = List.of("tokenizer", "pooling", "classification", "zero_shot");
 
     private static List<PipelineStep> steps(Path file, ModelConfig config) {
         List<PipelineStep> steps = new ArrayList<>();
@@ -180,7 +181,8 @@ public final class PbtxtModelConfigReader implements ModelConfigReader {
                 throw invalid(file, "has a step that runs the ensemble itself");
             }
             steps.add(new PipelineStep(s.getModelName(), s.getModelVersion() > 0 ? s.getModelVersion() : -1,
-                    Map.copyOf(new TreeMap<>(s.getInputMapMap())), Map.copyOf(new TreeMap<>(s.getOutputMapMap()))));
+                    Collections.unmodifiableMap(new TreeMap<>(s.getInputMapMap())),
+                    Collections.unmodifiableMap(new TreeMap<>(s.getOutputMapMap()))));
         }
         return List.copyOf(steps);
     }

@@ -5,12 +5,13 @@ import java.nio.file.Path;
 import io.maas.inference.adapters.config.PbtxtModelConfigReader;
 import io.maas.inference.domain.InferenceException;
 import io.maas.inference.domain.ModelLoader;
+import io.maas.inference.domain.ModelRepository;
 import io.maas.inference.domain.ModelRunner;
 import io.maas.inference.domain.ModelSettings;
 
 /**
  * Loads models by platform: ONNX files through the ONNX Runtime loader, the built-in processing
- * steps ({@code backend: "tokenizer" | "pooling" | "classification"}) here.
+ * steps ({@code backend: "tokenizer" | "pooling" | "classification" | "zero_shot"}) here.
  */
 public final class Steps implements ModelLoader {
     private final ModelLoader onnx;
@@ -21,7 +22,13 @@ public final class Steps implements ModelLoader {
 
     @Override
     public ModelRunner load(Path modelFile, ModelSettings settings) {
+        return load(modelFile, settings, null);
+    }
+
+    @Override
+    public ModelRunner load(Path modelFile, ModelSettings settings, ModelRepository models) {
         return switch (settings.platform()) {
+            case "zero_shot" -> ZeroShotStep.load(modelFile.getParent().getParent(), settings, models);
             case ModelSettings.ONNX -> onnx.load(modelFile, settings);
             case "tokenizer" -> TokenizerStep.load(modelFile, settings);
             case "pooling" -> PoolingStep.load(settings);

@@ -85,8 +85,9 @@ final class TokenizerStep implements ModelRunner {
                     .build();
             return new TokenizerStep(tokenizer, input, maxLength, truncation.equals("true"),
                     padding.equals("max_length"), settings.maxBatchSize() > 0);
-        } catch (IOException | RuntimeException e) {
-            throw InferenceException.unavailable("tokenizer file " + file + " cannot be loaded: " + e.getMessage());
+        } catch (IOException | RuntimeException | LinkageError e) {
+            // LinkageError: the native library did not load; this model is unavailable, the others are served.
+            throw InferenceException.unavailable("tokenizer file " + file + " cannot be loaded: " + e);
         }
     }
 
