@@ -22,11 +22,21 @@ final class ServiceProcess implements AutoCloseable {
     private final Process process;
     private final Path log;
     private final ManagedChannel channel;
+    private final int httpPort;
 
-    private ServiceProcess(Process process, Path log, ManagedChannel channel) {
+    private ServiceProcess(Process process, Path log, ManagedChannel channel, int httpPort) {
         this.process = process;
         this.log = log;
         this.channel = channel;
+        this.httpPort = httpPort;
+    }
+
+    /** The service's Prometheus metrics (GET /metrics). */
+    String metrics() throws IOException, InterruptedException {
+        var client = java.net.http.HttpClient.newHttpClient();
+        var request = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + httpPort
+                + "/metrics")).build();
+        return client.send(request, java.net.http.HttpResponse.BodyHandlers.ofString()).body();
     }
 
     ManagedChannel channel() {
@@ -72,7 +82,7 @@ final class ServiceProcess implements AutoCloseable {
         Process p = pb.start();
         ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", grpcPort).usePlaintext()
                 .directExecutor().maxInboundMessageSize(64 << 20).build();
-        ServiceProcess service = new ServiceProcess(p, log, channel);
+        ServiceProcess service = new ServiceProcess(p, log, channel, httpPort);
         try {
             service.awaitReady(models);
         } catch (Exception e) {
