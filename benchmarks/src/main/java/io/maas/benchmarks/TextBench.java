@@ -35,7 +35,7 @@ import io.maas.proto.inference.ModelInferResponse;
  * pooling per call, in-process and as the service measured it (its compute metrics).
  *
  * <pre>java -cp 'benchmarks/target/maas-benchmarks.jar' io.maas.benchmarks.TextBench [--concurrency 32]
- *      [--duration 10] [--warmup 4] [--threads 2] [--repository models/target/repository]
+ *      [--duration 10] [--warmup 4] [--threads 2] [--instances 1] [--repository models/target/repository]
  *      [--service-jar inference-service/target/quarkus-app/quarkus-run.jar]</pre>
  */
 public final class TextBench {
@@ -68,6 +68,7 @@ public final class TextBench {
         double duration = Double.parseDouble(a.getOrDefault("duration", "10"));
         double warmup = Double.parseDouble(a.getOrDefault("warmup", "4"));
         int threads = Integer.parseInt(a.getOrDefault("threads", "2"));
+        int instances = Integer.parseInt(a.getOrDefault("instances", "1"));
         Path repo = Path.of(a.getOrDefault("repository", "models/target/repository"));
         Path jar = Path.of(a.getOrDefault("service-jar", "inference-service/target/quarkus-app/quarkus-run.jar"));
         Path tokenizerFile = repo.resolve("minilm-tokenizer/1/tokenizer.json");
@@ -78,8 +79,8 @@ public final class TextBench {
             }
         }
         System.out.printf(Locale.ROOT, "# text -> embedding (minilm-embed), %d sentences of mixed length, concurrency"
-                + " %d, ORT intra-op threads %d, warm-up %.0f s, measured %.0f s, %d cores%n", SENTENCES.size(),
-                concurrency, threads, warmup, duration, Runtime.getRuntime().availableProcessors());
+                + " %d, ORT intra-op threads %d, served minilm instances %d, warm-up %.0f s, measured %.0f s, %d cores%n",
+                SENTENCES.size(), concurrency, threads, instances, warmup, duration, Runtime.getRuntime().availableProcessors());
 
         Options o = Options.parse(new String[]{"--threads", Integer.toString(threads)}, Map.of());
         Path work = Files.createTempDirectory("maas-textbench-");
@@ -98,7 +99,7 @@ public final class TextBench {
         Measurement.Result unbatched;
         double servedTokenize;
         double servedPool;
-        try (ServiceProcess on = ServiceProcess.start(jar, repository(work.resolve("on"), repo, true), List.of("minilm-embed"),
+        try (ServiceProcess on = ServiceProcess.start(jar, repository(work.resolve("on"), repo, true, instances), List.of("minilm-embed"),
                 o, work.resolve("service-batching-on.log"), 0)) {
             batched = load(on, concurrency, warmup, duration);
             servedTokenize = meanComputeMicros(on, "minilm-tokenizer");
@@ -106,7 +107,7 @@ public final class TextBench {
         }
         System.out.printf(Locale.ROOT, "served, ragged batching on         %8.1f embeddings/s  p50 %7.0f us  p99 %7.0f us%s%n",
                 batched.throughput(), batched.p50Micros(), batched.p99Micros(), errors(batched));
-        try (ServiceProcess off = ServiceProcess.start(jar, repository(work.resolve("off"), repo, false),
+        try (ServiceProcess off = ServiceProcess.start(jar, repository(work.resolve("off"), repo, false, instances),
                 List.of("minilm-embed"), o, work.resolve("service-batching-off.log"), 0)) {
             unbatched = load(off, concurrency, warmup, duration);
         }
@@ -125,7 +126,7 @@ public final class TextBench {
     }
 
     /** The text pipeline and its steps linked from the built repository; minilm with ragged batching on or off. */
-    static Path repository(Path dir, Path source, boolean batching) throws Exception {
+    static Path repository(Path dir, Path source, boolean batching, int instances) throws Exception {
         Files.createDirectories(dir);
         for (String m : List.of("minilm-embed", "minilm-tokenizer", "mean-pooling")) {
             Files.createSymbolicLink(dir.resolve(m), source.resolve(m).toAbsolutePath());
@@ -136,6 +137,7 @@ public final class TextBench {
         if (!batching) {
             config = config.replaceAll("(?s)dynamic_batching \\{.*?\\n\\}\\n", "");
         }
+        config = config.replaceAll("count: \\d+", "count: " + instances);
         Files.writeString(dir.resolve("minilm/config.pbtxt"), config);
         return dir;
     }

@@ -36,6 +36,13 @@ public final class ModelRepository implements AutoCloseable {
     private final InferenceMetrics metrics;
     private final InferenceTracing tracing;
     private final Map<String, ServedModel> models = new ConcurrentHashMap<>();
+    /** Runs pipelines' later steps, one thread per core: the steps are short CPU work, or a hand-off. */
+    private final java.util.concurrent.ExecutorService continuations = java.util.concurrent.Executors.newFixedThreadPool(
+            Runtime.getRuntime().availableProcessors(), r -> {
+                Thread t = new Thread(r, "pipeline-steps");
+                t.setDaemon(true);
+                return t;
+            });
 
     public ModelRepository(Path root, ModelLoader loader, ModelConfigReader configReader, InferenceMetrics metrics,
                            InferenceTracing tracing) {
@@ -205,7 +212,7 @@ public final class ModelRepository implements AutoCloseable {
         Path file = dir.resolve(Long.toString(version)).resolve(settings.modelFilename());
         try {
             if (settings.isEnsemble()) {
-                Pipeline pipeline = new Pipeline(name, version, settings, this, metrics);
+                Pipeline pipeline = new Pipeline(name, version, settings, this, metrics, continuations);
                 LOG.infof("pipeline '%s' version %d ready: %s", name, version, pipeline.order().stream()
                         .map(PipelineStep::modelName).collect(Collectors.joining(" -> ")));
                 return ModelVersion.ready(name, version, pipeline, pipeline);
@@ -383,5 +390,6 @@ public final class ModelRepository implements AutoCloseable {
     public synchronized void close() {
         models.values().forEach(ModelRepository::closeVersions);
         models.clear();
+        continuations.shutdown();
     }
 }

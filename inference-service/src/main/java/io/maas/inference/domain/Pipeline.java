@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 
@@ -29,11 +30,17 @@ public final class Pipeline implements ModelRunner, Scheduler {
     private final List<TensorSpec> inputs;
     private final List<TensorSpec> outputs;
     private final AtomicInteger running = new AtomicInteger();
+    private final Executor continuations;
 
-    /** @throws InferenceException UNAVAILABLE naming the step and tensors when the wiring does not fit */
+    /**
+     * @param continuations runs the steps after the first (cheap steps such as pooling, and the hand-off
+     *                      to the next model's queue), so that a model's batch worker is never held by them
+     * @throws InferenceException UNAVAILABLE naming the step and tensors when the wiring does not fit
+     */
     public Pipeline(String name, long version, ModelSettings settings, ModelRepository models,
-                    InferenceMetrics metrics) {
+                    InferenceMetrics metrics, Executor continuations) {
         this.name = name;
+        this.continuations = continuations;
         this.version = Long.toString(version);
         this.settings = settings;
         this.models = models;
@@ -176,7 +183,10 @@ public final class Pipeline implements ModelRunner, Scheduler {
         request.inputs().forEach(t -> tensors.put(t.name(), t));
         CompletableFuture<Map<String, Tensor>> flow = CompletableFuture.completedFuture(tensors);
         for (PipelineStep step : order) {
-            flow = flow.thenCompose(t -> runStep(step, t, request));
+            // The first step runs on the caller's thread; later ones on the continuation executor, never on
+            // the thread that completed the previous step (a model's batch worker, which has callers waiting).
+            flow = step == order.get(0) ? flow.thenCompose(t -> runStep(step, t, request))
+                    : flow.thenComposeAsync(t -> runStep(step, t, request), continuations);
         }
         List<String> wanted = request.outputs().isEmpty() ? outputs.stream().map(TensorSpec::name).toList()
                 : List.copyOf(request.outputs());
