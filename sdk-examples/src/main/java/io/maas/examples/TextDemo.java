@@ -3,9 +3,11 @@ package io.maas.examples;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
+import io.grpc.ClientInterceptors;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.StatusRuntimeException;
+import io.grpc.stub.MetadataUtils;
 import io.maas.client.TextModels;
 
 /**
@@ -26,7 +28,9 @@ public final class TextDemo {
                 "What a lovely sunny day, not a cloud in the sky.");
         ManagedChannel channel = ManagedChannelBuilder.forTarget(target).usePlaintext().build();
         try {
-            TextModels models = new TextModels(channel);
+            // The router's API key (MAAS_API_KEY, set by bin/maas demo) goes with every call.
+            TextModels models = new TextModels(ClientInterceptors.intercept(channel,
+                    MetadataUtils.newAttachHeadersInterceptor(RouterDemo.credentials())));
             for (String text : texts) {
                 try {
                     List<TextModels.Label> labels = models.classify(text);
