@@ -46,7 +46,7 @@ def parse_args(argv):
                    help="perf_analyzer measurement window, tiny model; each cell averages 3 windows")
     p.add_argument("--window-ms-minilm", type=int, default=5000,
                    help="perf_analyzer measurement window, MiniLM; each cell averages 3 windows")
-    p.add_argument("--warmup-ms", type=int, default=1000,
+    p.add_argument("--warmup-ms", type=int, default=2000,
                    help="warm-up window per server and model at c8 (3 windows, not counted)")
     p.add_argument("--inprocess-seconds", type=float, default=3.0)
     p.add_argument("--threads", type=int, default=2, help="ONNX Runtime intra-op threads, every server")
@@ -153,8 +153,8 @@ def wait_tcp(procs, name, port, timeout=30):
     raise SystemExit(f"{name} not listening on {port} after {timeout} s")
 
 
-def rss_mib(pid):
-    """Resident memory of a process and all its descendants (workers of nginx, MLServer...)."""
+def process_tree(pid):
+    """A process and all its descendants (nginx's workers, MLServer's or KServe's helpers)."""
     children = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -164,10 +164,17 @@ def rss_mib(pid):
                 children.setdefault(ppid, []).append(int(entry))
             except (OSError, IndexError, ValueError):
                 pass
-    total, todo = 0, [pid]
+    tree, todo = [], [pid]
     while todo:
         p = todo.pop()
+        tree.append(p)
         todo.extend(children.get(p, []))
+    return tree
+
+
+def rss_mib(pid):
+    total = 0
+    for p in process_tree(pid):
         try:
             with open(f"/proc/{p}/status") as fh:
                 for line in fh:
@@ -176,6 +183,22 @@ def rss_mib(pid):
         except OSError:
             pass
     return total / 1024.0
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid):
+    """User + system CPU time of a process tree. CPU per call is steadier than calls/s on a loaded machine."""
+    total = 0
+    for p in process_tree(pid):
+        try:
+            with open(f"/proc/{p}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / _TICK
 
 
 # ---------------------------------------------------------------- servers
@@ -398,6 +421,8 @@ def fmt_rate(x):
 def fmt_ms(us):
     if us is None:
         return "-"
+    if us < 100:
+        return f"{us / 1000:.3f}"
     return f"{us / 1000:.2f}" if us < 10000 else f"{us / 1000:.1f}"
 
 
@@ -451,6 +476,18 @@ def report(a, results, rss, started, load_start, load_end, skipped):
     if "pod" in rows and 1 in cs:
         parts = [f"{MODEL_LABELS[m]} {ratio('pod', 'inprocess', m, 1)}" for m in a.models]
         w(f"- {LABELS['pod']} at c1 vs {LABELS['inprocess']}: " + "; ".join(parts))
+    w("")
+    w("Server CPU time per call (user + system of the server's processes over the cell, median, us); for the "
+      "router and nginx rows only the proxy's own processes, the pod's CPU is not included:")
+    w("")
+    w("| server | " + " | ".join(f"{MODEL_LABELS[m]} c{' / c'.join(map(str, cs))}" for m in a.models) + " |")
+    w("|---" * (len(a.models) + 1) + "|")
+    for s in rows:
+        cells = []
+        for m in a.models:
+            vals = [median([r["cpu_us"] for r in results.get((s, m, c), []) if "cpu_us" in r]) for c in cs]
+            cells.append(" / ".join("-" if v is None else f"{v:,.0f}" for v in vals))
+        w(f"| {LABELS[s]} | " + " | ".join(cells) + " |")
     w("")
     w("Every round (infer/s), to show the spread:")
     w("")
@@ -539,11 +576,16 @@ def main(argv):
                     # Rotate the order each round so no server always runs first (or right after a heavy one).
                     order = active[rnd % len(active):] + active[:rnd % len(active)]
                     for s in order:
+                        cpu0, t0 = cpu_seconds(pids[s]), time.time()
                         r = perf(a, s, m, c, window, os.path.join(a.workdir, f"r{rnd}-{s}-{m}-c{c}.csv"))
+                        if "error" not in r and r["throughput"] > 0:
+                            # The whole perf_analyzer run (its start included) over the calls it averaged.
+                            r["cpu_us"] = (cpu_seconds(pids[s]) - cpu0) / ((time.time() - t0) * r["throughput"]) * 1e6
                         key = ("errors", s, m, c) if "error" in r else (s, m, c)
                         results.setdefault(key, []).append(r.get("error", r) if "error" in r else r)
                         log(f"round {rnd + 1}/{a.rounds} {m} c{c} {s}: "
-                            + (f"{r['throughput']:.1f} infer/s, p50 {r['p50_us'] / 1000:.2f} ms"
+                            + (f"{r['throughput']:.1f} infer/s, p50 {r['p50_us'] / 1000:.2f} ms, "
+                               f"{r.get('cpu_us', 0):.0f} us CPU per call"
                                if "error" not in r else f"FAILED {r['error']}"))
         for s in active:
             rss[s]["end"] = rss_mib(pids[s])
