@@ -50,6 +50,8 @@ def parse_args(argv):
                    help="warm-up window per server and model at c8 (3 windows, not counted)")
     p.add_argument("--inprocess-seconds", type=float, default=3.0)
     p.add_argument("--threads", type=int, default=2, help="ONNX Runtime intra-op threads, every server")
+    p.add_argument("--mlserver-parallel-workers", type=int, default=0,
+                   help="MLServer's parallel_workers; 0 runs inference in its main process, as the other servers do")
     p.add_argument("--workdir", required=True)
     p.add_argument("--model-repository", required=True, help="models/target/repository")
     p.add_argument("--inference-jar")
@@ -314,7 +316,7 @@ def start_mlserver(a, procs, ports, configs):
     os.makedirs(root, exist_ok=True)
     with open(os.path.join(root, "settings.json"), "w") as fh:
         json.dump({"http_port": h, "grpc_port": g, "host": "127.0.0.1", "metrics_port": free_port(),
-                   "parallel_workers": 0, "debug": False}, fh)
+                   "parallel_workers": a.mlserver_parallel_workers, "debug": False}, fh)
     py = os.path.join(a.mlserver_venv, "bin", "python")
     for m, path in model_paths(a).items():
         d = os.path.join(root, m)
