@@ -529,6 +529,8 @@ def main(argv):
         print(f"smoke: ok (models {a.models}, servers {a.servers}, concurrency {a.concurrency}, rounds {a.rounds})")
         return
     os.makedirs(os.path.join(a.workdir, "tmp"), exist_ok=True)
+    # The servers run in their own sessions: on SIGTERM too, stop them in the `finally` below.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started = time.time()
     load_start = os.getloadavg()[0]
     skipped = {}
