@@ -70,9 +70,16 @@ if [[ "${QUICK:-}" == 1 ]]; then
   quick=(--rounds 1 --window-ms-simple 500 --window-ms-minilm 1500 --warmup-ms 500 --inprocess-seconds 1)
 fi
 
+# In the background so that a TERM or INT sent to this script reaches bench.py, which stops the servers.
 "$PYTHON" "$here/bench.py" "${quick[@]}" \
   --workdir "$work" --model-repository "$models" \
   --inference-jar "$inference_jar" --router-jar "$router_jar" --nginx "$nginx_bin" \
   --kserve-venv "$kserve_venv" --mlserver-venv "$mlserver_venv" \
   --perf-venv "$perf_venv" --perf-analyzer "$PERF_ANALYZER" --perf-ld-path "$PERF_LD_PATH" \
-  "$@"
+  "$@" &
+bench=$!
+trap 'kill -TERM "$bench" 2>/dev/null' TERM INT
+status=0
+wait "$bench" || status=$?
+if kill -0 "$bench" 2>/dev/null; then wait "$bench" || status=$?; fi  # interrupted wait: let it finish stopping
+exit "$status"
