@@ -3,8 +3,8 @@
 # ModelServer and MLServer, all serving the same ONNX files, driven by Triton's perf_analyzer over gRPC
 # in interleaved rounds. Prints medians, RSS and ratios. See docs/benchmarks.md, section "Peers".
 #
-#   benchmarks/peers/run.sh                # full run (about 25-35 minutes on 2 cores)
-#   QUICK=1 benchmarks/peers/run.sh        # one round, short windows: a few minutes
+#   benchmarks/peers/run.sh                # full run: 3 rounds, about 20-30 minutes on 2 cores
+#   QUICK=1 benchmarks/peers/run.sh        # one round, short windows: 4-7 minutes (checks the setup)
 #   benchmarks/peers/run.sh --smoke        # installs/checks the venvs and jars, starts nothing
 #   benchmarks/peers/run.sh --help         # every flag of bench.py (e.g. --models simple --servers pod,kserve)
 #
