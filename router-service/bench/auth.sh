@@ -7,8 +7,9 @@
 #   jwt  client -> the same router, authorization: Bearer JWT -> pod (verification cached after the first call)
 # Prints the p50/p99 per path and concurrency and the added p50 against `off` (issue 11's budget:
 # +15 us with an API key, +30 us with a JWT). Needs the built jars (./mvnw package -DskipTests) and
-# ./mvnw test-compile in router-service.
-# Env: CONCURRENCY="1 8" ROUNDS=3 WARMUP=10 DURATION=10
+# ./mvnw test-compile in auth and router-service.
+# First the checks alone, in one JVM (auth's FrontDoorBench): ns per call, not moved by other load.
+# Env: CONCURRENCY="1 8" ROUNDS=3 WARMUP=10 DURATION=10 FRONT_DOOR_ONLY=1 (only the in-process part)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 CONCURRENCY=${CONCURRENCY:-"1 8"}
@@ -22,6 +23,11 @@ cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 trap cleanup EXIT
 CP="router-service/target/test-classes:test-support/target/classes:router-service/target/quarkus-app/lib/main/*:router-service/target/quarkus-app/lib/boot/*"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# the checks alone, in-process (load-insensitive): ns per call
+$JAVA -cp "auth/target/test-classes:auth/target/classes:test-support/target/classes:router-service/target/quarkus-app/lib/main/*" \
+  io.maas.auth.FrontDoorBench
+[[ ${FRONT_DOOR_ONLY:-0} == 1 ]] && exit 0
 
 mkdir -p "$WORK/repo/simple/1"
 ln -s "$PWD/models/target/repository/simple/1/model.onnx" "$WORK/repo/simple/1/model.onnx"
