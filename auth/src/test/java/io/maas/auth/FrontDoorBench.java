@@ -12,13 +12,18 @@ import java.util.List;
  * and a JWT (cached after its first verification), and a JWT's first verification (RSA signature).
  * Prints ns per call, median of 5 rounds. A load-insensitive complement to router-service/bench/auth.sh,
  * which measures the same through real sockets (but on a busy machine the end-to-end p50 moves by
- * more than the checks cost). Run: router-service/bench/auth.sh runs it first.
+ * more than the checks cost). router-service/bench/auth.sh runs it first.
  */
 public final class FrontDoorBench {
+    /**
+     * @param args a folder: besides measuring, the credentials are left there for bench/auth.sh's
+     *             routers and load generator (keys, policy.yaml, jwks.json; api-key and jwt in plain)
+     */
     public static void main(String[] args) throws Exception {
-        Path dir = Files.createTempDirectory("maas-frontdoor-bench");
+        Path dir = Path.of(args[0]);
         String key = "bench-key-0123456789abcdef0123456789";
         Files.writeString(dir.resolve("keys"), "bench:sha256:" + ApiKeys.hash(key) + "\n");
+        Files.writeString(dir.resolve("api-key"), key);
         Files.writeString(dir.resolve("policy.yaml"), """
                 tenants:
                   bench:
@@ -33,7 +38,9 @@ public final class FrontDoorBench {
                 List.of("maas"), "sub", dir.resolve("jwks.json").toString(), null, null, "off").frontDoor(FrontDoor.Events.NONE);
         FrontDoor off = AuthSettings.OFF.frontDoor(FrontDoor.Events.NONE);
         Presented byKey = new Presented(null, key, null);
-        Presented byJwt = new Presented("Bearer " + issuer.token("https://bench", "maas", "bench", 3600), null, null);
+        String jwt = issuer.token("https://bench", "maas", "bench", 3600);
+        Files.writeString(dir.resolve("jwt"), jwt);
+        Presented byJwt = new Presented("Bearer " + jwt, null, null);
         Presented none = new Presented(null, null, null);
         int n = 1_000_000;
         for (String path : List.of("off", "key", "jwt")) {
