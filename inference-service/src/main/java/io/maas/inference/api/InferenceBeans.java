@@ -61,6 +61,7 @@ public class InferenceBeans {
     ModelRepository repository(@ConfigProperty(name = "maas.model-repository") Optional<String> root,
                                @ConfigProperty(name = "maas.device") String device,
                                @ConfigProperty(name = "maas.onnx.intra-op-threads") int threads,
+                               @ConfigProperty(name = "maas.onnx.cpu-arena") boolean cpuArena,
                                PbtxtModelConfigReader configReader, InferenceMetrics metrics,
                                InferenceTracing tracing) {
         Path dir = Path.of(root.orElseThrow(() -> new IllegalStateException(
@@ -71,7 +72,7 @@ public class InferenceBeans {
         } catch (IllegalArgumentException e) {
             throw new IllegalStateException("MAAS_DEVICE/maas.device is '" + device + "'; use cpu or cuda");
         }
-        return new ModelRepository(dir, new OnnxModelLoader(parsed, threads), configReader, metrics, tracing);
+        return new ModelRepository(dir, new OnnxModelLoader(parsed, threads, cpuArena), configReader, metrics, tracing);
     }
 
     void closeRepository(@Disposes ModelRepository repository) {
