@@ -9,10 +9,13 @@
   load.py compare --target IP:PORT --repository DIR [--model minilm] [--version V]
       One ModelInfer through TARGET compared with ONNX Runtime on DIR/<model>/<version>/model.onnx
       (max abs diff <= 1e-4, as tools/conformance checks); prints JSON, exits 1 on a mismatch.
+  load.py call --target IP:PORT [--model minilm] [--header k=v ...]
+      One ModelInfer with exactly these headers; prints JSON {code, message|version}.
 Only addresses the harness gives it (pod IPs inside its own network namespaces).
 """
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -41,8 +44,16 @@ def grpc_inputs(arrays):
     return out
 
 
-def headers_of(pairs):
-    return dict(p.split("=", 1) for p in pairs or [])
+def headers_of(pairs, target=None):
+    """--header k=v pairs, plus the router's API key that e2e_router_ip saved for the target's IP."""
+    headers = dict(p.split("=", 1) for p in pairs or [])
+    state = os.environ.get("E2E_STATE")
+    if target and state and "x-api-key" not in headers:
+        key_file = os.path.join(state, "api-keys", target.rsplit(":", 1)[0])
+        if os.path.exists(key_file):
+            with open(key_file) as f:
+                headers["x-api-key"] = f.read().strip()
+    return headers
 
 
 def run(args):
@@ -53,7 +64,7 @@ def run(args):
     lock = threading.Lock()
     out = open(args.events, "a", buffering=1)
     inputs = grpc_inputs(minilm_inputs())
-    headers = headers_of(args.header)
+    headers = headers_of(args.header, args.target)
     end = time.time() + args.duration if args.duration else None
     interval = args.concurrency / args.rate if args.rate > 0 else 0
 
@@ -113,7 +124,7 @@ def compare(args):
     arrays = minilm_inputs()
     client = g.InferenceServerClient(url=args.target)
     r = client.infer(args.model, grpc_inputs(arrays), model_version=args.version or "",
-                     headers=headers_of(args.header), client_timeout=30)
+                     headers=headers_of(args.header, args.target), client_timeout=30)
     version = r.get_response().model_version
     got = r.as_numpy("last_hidden_state")
     session = ort.InferenceSession(f"{args.repository}/{args.model}/{version}/model.onnx",
@@ -123,6 +134,19 @@ def compare(args):
     ok = got.shape == want.shape and diff <= TOLERANCE
     print(json.dumps({"version": version, "shape": list(got.shape), "max_abs_diff": diff, "ok": ok}))
     sys.exit(0 if ok else 1)
+
+
+def call(args):
+    """One ModelInfer with exactly the given headers (no saved key): prints {"code", "message"}."""
+    import tritonclient.grpc as g
+    from tritonclient.utils import InferenceServerException
+    client = g.InferenceServerClient(url=args.target)
+    headers = dict(p.split("=", 1) for p in args.header or [])
+    try:
+        r = client.infer(args.model, grpc_inputs(minilm_inputs()), headers=headers, client_timeout=30)
+        print(json.dumps({"code": "OK", "version": r.get_response().model_version}))
+    except InferenceServerException as e:
+        print(json.dumps({"code": str(e.status()).replace("StatusCode.", ""), "message": e.message()}))
 
 
 def main():
@@ -148,8 +172,12 @@ def main():
     c.add_argument("--model", default="minilm")
     c.add_argument("--version", default="")
     c.add_argument("--header", action="append")
+    k = sub.add_parser("call")
+    k.add_argument("--target", required=True)
+    k.add_argument("--model", default="minilm")
+    k.add_argument("--header", action="append")
     a = p.parse_args()
-    {"run": run, "summary": summary, "compare": compare}[a.cmd](a)
+    {"run": run, "summary": summary, "compare": compare, "call": call}[a.cmd](a)
 
 
 if __name__ == "__main__":
