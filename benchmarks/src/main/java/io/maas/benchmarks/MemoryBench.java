@@ -43,7 +43,9 @@ public final class MemoryBench {
               --batching on|off       dynamic batching (max_queue_delay 1000 us), on   [MEM_BATCHING]
             """;
 
-    private record Run(Map<String, Long> rssKib, Map<String, Double> throughput, long errors) {
+    /** Per cell: peak RSS (KiB), throughput (inf/s), and the service's CPU time per call in the window (ms). */
+    private record Run(Map<String, Long> rssKib, Map<String, Double> throughput, Map<String, Double> cpuMsPerCall,
+                       long errors) {
     }
 
     private MemoryBench() {
@@ -97,8 +99,9 @@ public final class MemoryBench {
                     run = measure(s, workloads, concurrency, warmup, duration);
                 }
                 runs.computeIfAbsent(variant, k -> new ArrayList<>()).add(run);
-                System.out.printf(Locale.ROOT, "# round %d %s: RSS MiB %s; inf/s %s; errors %d%n", round + 1, variant,
-                        mib(run.rssKib()), fmt(run.throughput()), run.errors());
+                System.out.printf(Locale.ROOT, "# round %d %s: RSS MiB %s; inf/s %s; CPU ms per call %s; errors %d%n",
+                        round + 1, variant, mib(run.rssKib()), fmt(run.throughput(), "%.1f"), fmt(run.cpuMsPerCall(), "%.3f"),
+                        run.errors());
             }
         }
         report(variants, runs, modelBytes, limit, heapPct, direct);
@@ -110,6 +113,7 @@ public final class MemoryBench {
                                double duration) throws Exception {
         Map<String, Long> rss = new LinkedHashMap<>();
         Map<String, Double> throughput = new LinkedHashMap<>();
+        Map<String, Double> cpuPerCall = new LinkedHashMap<>();
         long errors = 0;
         rss.put("ready", rss(s.pid()));
         for (Workload w : workloads) {
@@ -132,11 +136,28 @@ public final class MemoryBench {
                 }, "rss-sampler");
                 sampler.setDaemon(true);
                 sampler.start();
+                // The service's CPU time over the measured window (read on the same clock as Measurement's
+                // phases): CPU per call does not depend on the share of a shared CPU the service got.
+                long[] cpu = new long[2];
+                Thread cpuWindow = new Thread(() -> {
+                    try {
+                        Thread.sleep((long) (warmup * 1000));
+                        cpu[0] = cpuTicks(s.pid());
+                        Thread.sleep((long) (duration * 1000));
+                        cpu[1] = cpuTicks(s.pid());
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }, "cpu-window");
+                cpuWindow.start();
                 Measurement.Result r = load.measure(c, warmup, duration);
+                cpuWindow.join();
                 sampler.interrupt();
                 sampler.join();
                 rss.put(w.model() + "-c" + c, peak.get());
                 throughput.put(w.model() + "-c" + c, r.throughput());
+                cpuPerCall.put(w.model() + "-c" + c, r.calls() == 0 ? Double.NaN
+                        : (cpu[1] - cpu[0]) * 1000.0 / TICKS_PER_SECOND / r.calls());
                 errors += r.errors();
                 if (r.firstError() != null) {
                     System.out.println("# error " + w.model() + " c" + c + ": " + r.firstError());
@@ -145,7 +166,7 @@ public final class MemoryBench {
         }
         rss.put("end", rss(s.pid()));
         rss.put("hwm", status(s.pid(), "VmHWM:"));
-        return new Run(rss, throughput, errors);
+        return new Run(rss, throughput, cpuPerCall, errors);
     }
 
     private static void settings(String variant, String limit, String heapPct, String direct, List<String> jvm,
@@ -209,6 +230,22 @@ public final class MemoryBench {
             System.out.println(b);
         }
         System.out.println();
+        System.out.println("Service CPU time per call in ms (median over rounds; utime+stime over the measured window"
+                + " / calls in it), and the ratio to " + variants.get(0) + ":");
+        System.out.println();
+        System.out.println("| variant | " + String.join(" | ", tputKeys) + " |");
+        System.out.println("|---|" + "---:|".repeat(tputKeys.size()));
+        for (String v : variants) {
+            StringBuilder b = new StringBuilder("| " + v + " |");
+            for (String k : tputKeys) {
+                double t = median(runs.get(v), r -> r.cpuMsPerCall().get(k));
+                double base = median(runs.get(variants.get(0)), r -> r.cpuMsPerCall().get(k));
+                b.append(base > 0 && t > 0 ? String.format(Locale.ROOT, " %.3f (%.2fx) |", t, t / base)
+                        : String.format(Locale.ROOT, " %.3f (n/a) |", t));
+            }
+            System.out.println(b);
+        }
+        System.out.println();
         for (String v : variants) {
             List<String> jvm = new ArrayList<>();
             Map<String, String> env = new LinkedHashMap<>();
@@ -220,6 +257,20 @@ public final class MemoryBench {
 
     private static double median(List<Run> runs, java.util.function.ToDoubleFunction<Run> value) {
         return Flags.median(runs.stream().map(value::applyAsDouble).toList());
+    }
+
+    /** USER_HZ, the unit of utime and stime in /proc/PID/stat; 100 on Linux. */
+    private static final double TICKS_PER_SECOND = 100;
+
+    /** utime + stime of the process (all its threads), in clock ticks; 0 when it is gone. */
+    private static long cpuTicks(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            return Long.parseLong(f[11]) + Long.parseLong(f[12]);
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
     }
 
     private static long rss(long pid) {
@@ -246,9 +297,9 @@ public final class MemoryBench {
         return String.join(", ", parts);
     }
 
-    private static String fmt(Map<String, Double> m) {
+    private static String fmt(Map<String, Double> m, String valueFormat) {
         List<String> parts = new ArrayList<>();
-        m.forEach((k, v) -> parts.add(String.format(Locale.ROOT, "%s %.1f", k, v)));
+        m.forEach((k, v) -> parts.add(String.format(Locale.ROOT, "%s " + valueFormat, k, v)));
         return String.join(", ", parts);
     }
 }
