@@ -47,6 +47,11 @@ final class ServiceProcess implements AutoCloseable {
         return log;
     }
 
+    /** The service's process id, e.g. to read its /proc/PID/status. */
+    long pid() {
+        return process.pid();
+    }
+
     /** Writes {@code <dir>/<model>/config.pbtxt} and links {@code <dir>/<model>/<v>/model.onnx} for each workload. */
     static Path repository(Path dir, Path source, List<Workload> workloads, boolean batching, Options o)
             throws IOException {
@@ -67,18 +72,27 @@ final class ServiceProcess implements AutoCloseable {
     /** Starts the service and waits until it and every model are ready; fixed ports are shifted by portOffset. */
     static ServiceProcess start(Path jar, Path repository, List<String> models, Options o, Path log, int portOffset)
             throws Exception {
+        return start(jar, repository, models, o, log, portOffset, List.of(), java.util.Map.of());
+    }
+
+    /** As above, with JVM flags added after the options' own and environment variables set for the service. */
+    static ServiceProcess start(Path jar, Path repository, List<String> models, Options o, Path log, int portOffset,
+                                List<String> extraJvmOpts, java.util.Map<String, String> extraEnv) throws Exception {
         int grpcPort = o.grpcPort() > 0 ? o.grpcPort() + portOffset : freePort();
         int httpPort = o.httpPort() > 0 ? o.httpPort() + portOffset : freePort();
         String java = ProcessHandle.current().info().command().orElse("java");
         List<String> cmd = new ArrayList<>();
         cmd.add(java);
         cmd.addAll(o.serverJvmOpts());
+        cmd.addAll(extraJvmOpts);
         cmd.addAll(List.of("-jar", jar.toAbsolutePath().toString(), "--model-repository",
                 repository.toAbsolutePath().toString()));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().put("MAAS_GRPC_PORT", Integer.toString(grpcPort));
         pb.environment().put("MAAS_HTTP_PORT", Integer.toString(httpPort));
         pb.environment().put("MAAS_ONNX_INTRA_OP_THREADS", Integer.toString(o.intraOpThreads()));
+        pb.environment().put("ORT_DISABLE_TELEMETRY", "1");
+        pb.environment().putAll(extraEnv);
         Process p = pb.start();
         ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", grpcPort).usePlaintext()
                 .directExecutor().maxInboundMessageSize(64 << 20).build();

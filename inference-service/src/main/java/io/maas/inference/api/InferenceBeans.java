@@ -62,6 +62,7 @@ public class InferenceBeans {
     ModelRepository repository(@ConfigProperty(name = "maas.model-repository") Optional<String> root,
                                @ConfigProperty(name = "maas.device") String device,
                                @ConfigProperty(name = "maas.onnx.intra-op-threads") int threads,
+                               @ConfigProperty(name = "maas.onnx.cpu-arena") boolean cpuArena,
                                PbtxtModelConfigReader configReader, InferenceMetrics metrics,
                                InferenceTracing tracing) {
         Path dir = Path.of(root.orElseThrow(() -> new IllegalStateException(
@@ -72,7 +73,7 @@ public class InferenceBeans {
         } catch (IllegalArgumentException e) {
             throw new IllegalStateException("MAAS_DEVICE/maas.device is '" + device + "'; use cpu or cuda");
         }
-        return new ModelRepository(dir, new Steps(new OnnxModelLoader(parsed, threads)), configReader, metrics,
+        return new ModelRepository(dir, new Steps(new OnnxModelLoader(parsed, threads, cpuArena)), configReader, metrics,
                 tracing);
     }
 
