@@ -11,6 +11,7 @@ import java.nio.file.StandardCopyOption;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
+import java.security.KeyStore;
 import java.security.PrivateKey;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
@@ -22,6 +23,10 @@ import java.util.Base64;
 import java.util.Date;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
+
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
 
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x500.X500NameBuilder;
@@ -55,6 +60,7 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
  * TestCertificates.Issued pod = ca.client("payments", "payments", URI.create("spiffe://cluster.local/ns/p/sa/api"));
  * TestCertificates.Issued old = ca.certificate("old").commonName("localhost").dns("localhost").expired().issue();
  * Path bundle = certs.bundle("clients-ca", ca, certs.authority("other-ca"));
+ * SSLContext jdk = TestCertificates.sslContext(ca, bot);                // for java.net.http / SSLSocket clients
  * }</pre>
  */
 public final class TestCertificates {
@@ -277,6 +283,34 @@ public final class TestCertificates {
     public record Issued(Path certificate, Path key, X509Certificate x509, PrivateKey privateKey) {
         public BigInteger serial() {
             return x509.getSerialNumber();
+        }
+    }
+
+    /**
+     * A JDK TLS context that trusts {@code trusted} and presents {@code presented} (null: no client
+     * certificate), for plain-JDK clients (java.net.http, SSLSocket) in tests.
+     */
+    public static SSLContext sslContext(Authority trusted, Issued presented) {
+        try {
+            KeyStore trust = KeyStore.getInstance("PKCS12");
+            trust.load(null, null);
+            trust.setCertificateEntry("ca", trusted.x509());
+            TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+            tmf.init(trust);
+            KeyManagerFactory kmf = null;
+            if (presented != null) {
+                char[] password = "test".toCharArray();
+                KeyStore keys = KeyStore.getInstance("PKCS12");
+                keys.load(null, null);
+                keys.setKeyEntry("client", presented.privateKey(), password, new X509Certificate[] {presented.x509()});
+                kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+                kmf.init(keys, password);
+            }
+            SSLContext context = SSLContext.getInstance("TLS");
+            context.init(kmf == null ? null : kmf.getKeyManagers(), tmf.getTrustManagers(), RANDOM);
+            return context;
+        } catch (IOException | GeneralSecurityException e) {
+            throw new IllegalStateException("cannot build a test TLS context", e);
         }
     }
 
