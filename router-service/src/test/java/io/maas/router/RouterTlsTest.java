@@ -62,6 +62,7 @@ import io.maas.router.adapters.GrpcTransport;
 import io.maas.router.adapters.LoopChannels;
 import io.maas.router.adapters.RouterTls;
 import io.maas.router.api.DataPlaneServer;
+import io.maas.router.api.ProbePort;
 import io.maas.testsupport.Await;
 import io.maas.testsupport.TestCertificates;
 import io.netty.handler.ssl.ClientAuth;
@@ -105,6 +106,7 @@ class RouterTlsTest {
                     "maas.tls.client-ca", ca.certificate().toString(),
                     "maas.tls.client-auth", "REQUIRED",
                     "maas.tls.reload-seconds", "1",
+                    "maas.tls.probe-port", "0",
                     "maas.tls.pods.ca", ca.certificate().toString(),
                     "maas.tls.pods.server-name", POD_NAME,
                     "maas.tls.pods.cert", CERTS.pem("router-client").toString(),
@@ -118,6 +120,8 @@ class RouterTlsTest {
     RouterTls tls;
     @Inject
     GrpcTransport transport;
+    @Inject
+    ProbePort probes;
 
     int httpPort() {
         return ConfigProvider.getConfig().getValue("quarkus.http.test-port", Integer.class);
@@ -162,6 +166,17 @@ class RouterTlsTest {
         }
         var response = get(TestCertificates.sslContext(ca, caller), "https://localhost:" + httpPort() + "/v2/health/live");
         assertEquals(200, response.statusCode());
+    }
+
+    /** kubelet cannot present a client certificate: the probe port answers health, and only health, in plaintext. */
+    @Test
+    void probePortAnswersHealthOnly() throws Exception {
+        HttpClient plain = HttpClient.newHttpClient();
+        String base = "http://127.0.0.1:" + probes.port();
+        assertEquals(200, plain.send(HttpRequest.newBuilder(URI.create(base + "/v2/health/live")).build(),
+                HttpResponse.BodyHandlers.discarding()).statusCode());
+        assertEquals(404, plain.send(HttpRequest.newBuilder(URI.create(base + "/v2/models/simple")).build(),
+                HttpResponse.BodyHandlers.discarding()).statusCode());
     }
 
     @Test

@@ -50,6 +50,12 @@ public interface RouterConfig {
         @WithDefault("30")
         int reloadSeconds();
 
+        /**
+         * MAAS_TLS_PROBE_PORT: a plaintext port answering only GET /v2/health/live and /v2/health/ready,
+         * for kubelet probes, which cannot present client certificates (nor do gRPC probes over TLS).
+         */
+        Optional<Integer> probePort();
+
         Pods pods();
 
         /** TLS from the router to the inference pods' gRPC and HTTP ports. */
