@@ -119,8 +119,24 @@ for p in json.load(sys.stdin)["items"]:
         print(p["status"]["podIP"])'
 }
 # e2e_router_ip NS: IP of one Ready router pod (the harness has no kube-proxy: ClusterIPs do
-# not route, pod IPs do).
-e2e_router_ip() { e2e_pod_ips "$1" app.kubernetes.io/component=router | head -n1; }
+# not route, pod IPs do). The release's API key (router.auth, on by default) is saved for that IP
+# in $E2E_STATE/api-keys/IP, where load.py finds it for calls to that router.
+e2e_router_ip() {
+  local ip key
+  ip=$(e2e_pod_ips "$1" app.kubernetes.io/component=router | head -n1)
+  if [[ -n $ip ]] && key=$(e2e_api_key "$1") && [[ -n $key ]]; then
+    mkdir -p "$E2E_STATE/api-keys" && printf '%s' "$key" >"$E2E_STATE/api-keys/$ip"
+  fi
+  echo "$ip"
+}
+# e2e_api_key NS: the API key the chart generated for tenant `default` (Secret *-api-key), if any.
+e2e_api_key() {
+  kubectl get secrets -n "$1" -l app.kubernetes.io/component=router -o json | "$E2E_PYTHON" -c '
+import base64, json, sys
+for s in json.load(sys.stdin)["items"]:
+    if s["metadata"]["name"].endswith("-api-key") and "api-key" in s.get("data", {}):
+        print(base64.b64decode(s["data"]["api-key"]).decode()); break'
+}
 
 # e2e_endpoint_ips NS SERVICE: the ready endpoint addresses of SERVICE in its EndpointSlices.
 e2e_endpoint_ips() {

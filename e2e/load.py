@@ -13,6 +13,7 @@ Only addresses the harness gives it (pod IPs inside its own network namespaces).
 """
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -41,8 +42,16 @@ def grpc_inputs(arrays):
     return out
 
 
-def headers_of(pairs):
-    return dict(p.split("=", 1) for p in pairs or [])
+def headers_of(pairs, target=None):
+    """--header k=v pairs, plus the router's API key that e2e_router_ip saved for the target's IP."""
+    headers = dict(p.split("=", 1) for p in pairs or [])
+    state = os.environ.get("E2E_STATE")
+    if target and state and "x-api-key" not in headers:
+        key_file = os.path.join(state, "api-keys", target.rsplit(":", 1)[0])
+        if os.path.exists(key_file):
+            with open(key_file) as f:
+                headers["x-api-key"] = f.read().strip()
+    return headers
 
 
 def run(args):
@@ -53,7 +62,7 @@ def run(args):
     lock = threading.Lock()
     out = open(args.events, "a", buffering=1)
     inputs = grpc_inputs(minilm_inputs())
-    headers = headers_of(args.header)
+    headers = headers_of(args.header, args.target)
     end = time.time() + args.duration if args.duration else None
     interval = args.concurrency / args.rate if args.rate > 0 else 0
 
@@ -113,7 +122,7 @@ def compare(args):
     arrays = minilm_inputs()
     client = g.InferenceServerClient(url=args.target)
     r = client.infer(args.model, grpc_inputs(arrays), model_version=args.version or "",
-                     headers=headers_of(args.header), client_timeout=30)
+                     headers=headers_of(args.header, args.target), client_timeout=30)
     version = r.get_response().model_version
     got = r.as_numpy("last_hidden_state")
     session = ort.InferenceSession(f"{args.repository}/{args.model}/{version}/model.onnx",

@@ -43,6 +43,11 @@ app.kubernetes.io/component: {{ .component }}
 
 {{/* Resource names. */}}
 {{- define "maas.router.fullname" -}}{{ include "maas.fullname" . | trunc 56 | trimSuffix "-" }}-router{{- end }}
+{{- define "maas.router.apiKey" -}}{{ include "maas.fullname" . | trunc 55 | trimSuffix "-" }}-api-key{{- end }}
+{{- define "maas.router.apiKeys" -}}
+{{- if .Values.router.auth.apiKeys.existingSecret }}{{ .Values.router.auth.apiKeys.existingSecret }}{{ else }}{{ include "maas.fullname" . | trunc 54 | trimSuffix "-" }}-api-keys{{ end }}
+{{- end }}
+{{- define "maas.router.policy" -}}{{ include "maas.fullname" . | trunc 50 | trimSuffix "-" }}-access-policy{{- end }}
 {{- define "maas.registry.fullname" -}}{{ include "maas.fullname" . | trunc 54 | trimSuffix "-" }}-registry{{- end }}
 {{- define "maas.routing.configmap" -}}{{ include "maas.fullname" . | trunc 55 | trimSuffix "-" }}-routing{{- end }}
 {{- define "maas.auth.secret" -}}

@@ -33,6 +33,16 @@ public final class RouterDemo {
     private RouterDemo() {
     }
 
+    /** The router's API key from MAAS_API_KEY (bin/maas demo sets it from .maas/api-key), sent as x-api-key. */
+    static Metadata credentials() {
+        Metadata md = new Metadata();
+        String key = System.getenv("MAAS_API_KEY");
+        if (key != null && !key.isBlank()) {
+            md.put(Metadata.Key.of("x-api-key", Metadata.ASCII_STRING_MARSHALLER), key.strip());
+        }
+        return md;
+    }
+
     public static void main(String[] args) throws InterruptedException {
         String target = args.length > 0 ? args[0] : "localhost:8001";
         int requests = args.length > 1 ? Integer.parseInt(args[1]) : 200;
@@ -46,7 +56,8 @@ public final class RouterDemo {
                 AtomicReference<Metadata> headers = new AtomicReference<>();
                 AtomicReference<Metadata> trailers = new AtomicReference<>();
                 var stub = GRPCInferenceServiceGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS)
-                        .withInterceptors(MetadataUtils.newCaptureMetadataInterceptor(headers, trailers));
+                        .withInterceptors(MetadataUtils.newCaptureMetadataInterceptor(headers, trailers),
+                                MetadataUtils.newAttachHeadersInterceptor(credentials()));
                 try {
                     ModelInferResponse response = stub.modelInfer(request);
                     String track = headers.get() == null ? null : headers.get().get(TRACK);

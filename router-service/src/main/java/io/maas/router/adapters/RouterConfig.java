@@ -1,5 +1,6 @@
 package io.maas.router.adapters;
 
+import java.util.List;
 import java.util.Optional;
 
 import io.smallrye.config.ConfigMapping;
@@ -77,6 +78,50 @@ public interface RouterConfig {
             Optional<String> cert();
 
             Optional<String> key();
+    Auth auth();
+
+    /** Who may call (MAAS_AUTH_*): see docs/router.md "Authentication, authorization and quotas". */
+    interface Auth {
+        /** MAAS_AUTH_ENABLED: require credentials on every model call; false = anyone reachable may call anything. */
+        @WithDefault("false")
+        boolean enabled();
+
+        /** MAAS_AUTH_API_KEYS_FILE: lines {@code tenant:sha256:<hex of the key>}; reloaded when it changes. */
+        Optional<String> apiKeysFile();
+
+        /** MAAS_AUTH_POLICY_FILE: the tenant policy (YAML); unset = every authenticated tenant may call every model. */
+        Optional<String> policyFile();
+
+        /** MAAS_AUTH_RELOAD_INTERVAL_MS: how often the keys, policy and JWKS files are checked for changes. */
+        @WithDefault("5000")
+        long reloadIntervalMs();
+
+        /** MAAS_AUTH_CERTIFICATES: off, cn or uri-san: whether a verified client certificate names the tenant, and how. */
+        @WithDefault("off")
+        String certificates();
+
+        Jwt jwt();
+
+        /** JWTs from one OIDC issuer; a Kubernetes cluster is one (ServiceAccount tokens). */
+        interface Jwt {
+            /** MAAS_AUTH_JWT_ISSUER: the accepted {@code iss}; unset = JWTs are not accepted. */
+            Optional<String> issuer();
+
+            /** MAAS_AUTH_JWT_AUDIENCE: accepted {@code aud} values, comma separated. */
+            Optional<List<String>> audience();
+
+            /** MAAS_AUTH_JWT_TENANT_CLAIM: the claim naming the tenant. */
+            @WithDefault("sub")
+            String tenantClaim();
+
+            /** MAAS_AUTH_JWT_JWKS: the issuer's keys, a file or an http(s) URL (e.g. https://kubernetes.default.svc/openid/v1/jwks). */
+            Optional<String> jwks();
+
+            /** MAAS_AUTH_JWT_JWKS_CA: PEM CA bundle for an https JWKS URL. */
+            Optional<String> jwksCa();
+
+            /** MAAS_AUTH_JWT_JWKS_TOKEN_FILE: bearer token sent when fetching the JWKS URL (the pod's ServiceAccount token). */
+            Optional<String> jwksTokenFile();
         }
     }
 

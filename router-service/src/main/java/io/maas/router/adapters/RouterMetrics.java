@@ -1,5 +1,9 @@
 package io.maas.router.adapters;
 
+import io.maas.auth.AuthException;
+import io.maas.auth.FrontDoor;
+import io.maas.auth.Operation;
+
 import io.maas.router.domain.CanaryEvents;
 import io.maas.router.domain.ForwardingEvents;
 import io.maas.router.domain.ModelKey;
@@ -24,7 +28,7 @@ import io.micrometer.core.instrument.Timer;
  * cached, so a call costs two map lookups.
  */
 @ApplicationScoped
-public class RouterMetrics implements CanaryEvents, ForwardingEvents {
+public class RouterMetrics implements CanaryEvents, ForwardingEvents, FrontDoor.Events {
 
     @Inject
     MeterRegistry registry;
@@ -44,6 +48,36 @@ public class RouterMetrics implements CanaryEvents, ForwardingEvents {
     private final Map<Labels, DistributionSummary> shadowDiff = new ConcurrentHashMap<>();
     private final Map<Labels, DistributionSummary> shadowCosine = new ConcurrentHashMap<>();
     private final Map<Labels, Timer> shadowLatency = new ConcurrentHashMap<>();
+    private final Map<Labels, Counter> tenantCalls = new ConcurrentHashMap<>();
+    private final Map<Labels, Counter> refusals = new ConcurrentHashMap<>();
+
+    /** maas_router_tenant_requests_total{tenant,model,code}: a tenant's forwarded calls. */
+    @Override
+    public void tenantCall(String tenant, String model, StatusCode status) {
+        String code = status.name();
+        tenantCalls.computeIfAbsent(new Labels(tenant, model, code, ""),
+                l -> Counter.builder("maas.router.tenant.requests")
+                        .description("Calls forwarded per tenant, by final status code")
+                        .tags("tenant", tenant, "model", model, "code", code).register(registry))
+                .increment();
+    }
+
+    /**
+     * maas_router_tenant_refusals_total{tenant,model,code,reason}: calls the front door refused
+     * (UNAUTHENTICATED, PERMISSION_DENIED, and RESOURCE_EXHAUSTED = throttled by a quota or fair share).
+     */
+    @Override
+    public void refused(String tenant, Operation op, String model, AuthException why) {
+        String t = tenant == null ? "unauthenticated" : tenant;
+        String m = model == null ? "" : model;
+        String code = why.kind().name();
+        String reason = why.reason();
+        refusals.computeIfAbsent(new Labels(t, m, code, reason),
+                l -> Counter.builder("maas.router.tenant.refusals")
+                        .description("Calls refused by authentication, authorization or a quota, by reason")
+                        .tags("tenant", t, "model", m, "code", code, "reason", reason).register(registry))
+                .increment();
+    }
 
     /** One finished call: maas_router_requests_total{code} and maas_router_request_duration_seconds. */
     @Override

@@ -31,6 +31,7 @@ public class Tracing {
     public static final AttributeKey<String> MODEL = AttributeKey.stringKey("maas.model");
     public static final AttributeKey<String> VERSION = AttributeKey.stringKey("maas.model.version");
     public static final AttributeKey<String> TRACK = AttributeKey.stringKey("maas.track");
+    public static final AttributeKey<String> TENANT = AttributeKey.stringKey("maas.tenant");
     private static final AttributeKey<String> RPC_SYSTEM = AttributeKey.stringKey("rpc.system");
     private static final AttributeKey<String> RPC_SERVICE = AttributeKey.stringKey("rpc.service");
     private static final AttributeKey<String> RPC_METHOD = AttributeKey.stringKey("rpc.method");
@@ -98,6 +99,14 @@ public class Tracing {
      */
     public boolean inSpan() {
         return Span.current().getSpanContext().isValid();
+    }
+
+    /** Names the tenant on the current span (the REST twin's, made by Quarkus), if one is recording. */
+    public void tenant(String tenant) {
+        Span span = Span.current();
+        if (span.isRecording()) {
+            span.setAttribute(TENANT, tenant);
+        }
     }
 
     /** Ends a span with the call's gRPC status; {@code serverSide} marks only server faults as errors. */

@@ -1,6 +1,11 @@
 package io.maas.router.api;
 
+import io.maas.auth.Caller;
+import io.maas.auth.Operation;
+import io.maas.auth.Presented;
+import io.maas.auth.Quotas;
 import io.maas.router.adapters.Bytes;
+import io.maas.router.adapters.Credentials;
 import io.maas.router.adapters.GrpcStatuses;
 import io.maas.router.adapters.LoopChannels;
 import io.maas.router.adapters.Payload;
@@ -31,6 +36,7 @@ import io.grpc.CallOptions;
 import io.grpc.ClientCall;
 import io.grpc.Context;
 import io.grpc.Deadline;
+import io.grpc.Grpc;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.ServerCall;
@@ -42,6 +48,12 @@ import io.grpc.Status;
 import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
 import io.maas.proto.inference.GRPCInferenceServiceGrpc;
+import io.maas.proto.inference.RepositoryIndexRequest;
+import io.maas.proto.inference.RepositoryIndexResponse;
+import io.maas.proto.inference.RepositoryModelLoadRequest;
+import io.maas.proto.inference.RepositoryModelLoadResponse;
+import io.maas.proto.inference.RepositoryModelUnloadRequest;
+import io.maas.proto.inference.RepositoryModelUnloadResponse;
 import io.maas.proto.inference.ServerLiveResponse;
 import io.maas.proto.inference.ServerMetadataResponse;
 import io.maas.proto.inference.ServerReadyResponse;
@@ -53,8 +65,11 @@ import io.opentelemetry.api.trace.Span;
  * fields are read, a version is chosen, an endpoint picked and the bytes forwarded, with the
  * chosen version appended as field 2 when the caller named none. Responses come back as bytes,
  * with {@code x-maas-model-version} and {@code x-maas-track} added to the response headers.
- * ServerLive, ServerReady and ServerMetadata describe the router itself. Repository calls are
- * not served (UNIMPLEMENTED): they belong to each inference pod.
+ * ServerLive, ServerReady and ServerMetadata describe the router itself and need no credentials
+ * (probes). Every model-scoped call passes the front door first (authentication, the tenant
+ * policy, quotas; see {@link Forwarding#authenticate}), and the caller's credentials are not
+ * passed on to pods. RepositoryIndex lists the models the caller may see; repository load and
+ * unload are admin-only and belong to each inference pod, so the router refuses them.
  */
 @ApplicationScoped
 public class InferenceForwarder implements BindableService {
@@ -66,6 +81,8 @@ public class InferenceForwarder implements BindableService {
     static final Metadata.Key<String> ROUTING_KEY = Metadata.Key.of("x-routing-key", Metadata.ASCII_STRING_MARSHALLER);
     static final Metadata.Key<String> VERSION_OUT = Metadata.Key.of("x-maas-model-version", Metadata.ASCII_STRING_MARSHALLER);
     static final Metadata.Key<String> TRACK_OUT = Metadata.Key.of("x-maas-track", Metadata.ASCII_STRING_MARSHALLER);
+    static final Metadata.Key<String> AUTHORIZATION = Metadata.Key.of(Presented.AUTHORIZATION, Metadata.ASCII_STRING_MARSHALLER);
+    static final Metadata.Key<String> API_KEY = Metadata.Key.of(Presented.API_KEY, Metadata.ASCII_STRING_MARSHALLER);
 
     @Inject
     Forwarding forwarding;
@@ -93,6 +110,37 @@ public class InferenceForwarder implements BindableService {
                     .setRequestMarshaller(Payload.MARSHALLER).setResponseMarshaller(Bytes.MARSHALLER).build();
             methods.add(ServerMethodDefinition.create(server, new Handler(shortName, client)));
         }
+        methods.add(ServerMethodDefinition.create(GRPCInferenceServiceGrpc.getRepositoryIndexMethod(),
+                new Authenticated<RepositoryIndexRequest, RepositoryIndexResponse>(Operation.METADATA) {
+                    @Override
+                    RepositoryIndexResponse answer(Caller caller, RepositoryIndexRequest request) {
+                        var out = RepositoryIndexResponse.newBuilder();
+                        for (Forwarding.Listed l : forwarding.index(caller)) {
+                            if (!request.getReady() || l.served()) {
+                                out.addModels(RepositoryIndexResponse.ModelIndex.newBuilder().setName(l.model())
+                                        .setVersion(l.version()).setState(l.served() ? "READY" : "UNAVAILABLE")
+                                        .setReason(l.served() ? "" : "no pod serving it was discovered"));
+                            }
+                        }
+                        return out.build();
+                    }
+                }));
+        methods.add(ServerMethodDefinition.create(GRPCInferenceServiceGrpc.getRepositoryModelLoadMethod(),
+                new Authenticated<RepositoryModelLoadRequest, RepositoryModelLoadResponse>(Operation.ADMIN) {
+                    @Override
+                    RepositoryModelLoadResponse answer(Caller caller, RepositoryModelLoadRequest request) throws Forwarding.Refused {
+                        forwarding.authorizeAdmin(caller, request.getModelName());
+                        throw repositoryOnPods();
+                    }
+                }));
+        methods.add(ServerMethodDefinition.create(GRPCInferenceServiceGrpc.getRepositoryModelUnloadMethod(),
+                new Authenticated<RepositoryModelUnloadRequest, RepositoryModelUnloadResponse>(Operation.ADMIN) {
+                    @Override
+                    RepositoryModelUnloadResponse answer(Caller caller, RepositoryModelUnloadRequest request) throws Forwarding.Refused {
+                        forwarding.authorizeAdmin(caller, request.getModelName());
+                        throw repositoryOnPods();
+                    }
+                }));
         methods.add(ServerMethodDefinition.create(GRPCInferenceServiceGrpc.getServerLiveMethod(),
                 ServerCalls.asyncUnaryCall((req, obs) -> reply(obs, ServerLiveResponse.newBuilder().setLive(true)
                         .build()))));
@@ -115,6 +163,70 @@ public class InferenceForwarder implements BindableService {
         return state.ready();
     }
 
+    private static NotHere repositoryOnPods() {
+        return new NotHere(Status.UNIMPLEMENTED.withDescription("the router does not load or unload "
+                + "models: each inference pod loads its repository (deploy a version with the registry and helm, or call a "
+                + "pod's RepositoryModelLoad with an admin key)"));
+    }
+
+    /** A refusal carried out of an {@link Authenticated#answer}. */
+    private static final class NotHere extends RuntimeException {
+        final transient Status status;
+
+        NotHere(Status status) {
+            super(status.getDescription(), null, false, false);
+            this.status = status;
+        }
+    }
+
+    /** Who is calling, from the call's credentials; null after refusing the call (closed here). */
+    private Caller authenticate(ServerCall<?, ?> call, Metadata headers, Operation op) {
+        Presented presented = Credentials.presented(headers.get(AUTHORIZATION), headers.get(API_KEY),
+                call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION));
+        try {
+            return forwarding.authenticate(presented, op);
+        } catch (Forwarding.Refused e) {
+            call.close(GrpcStatuses.status(e.outcome()), GrpcStatuses.trailers(e));
+            return null;
+        }
+    }
+
+    /** A unary method the router answers itself, for an authenticated caller. */
+    private abstract class Authenticated<Q, R> implements ServerCallHandler<Q, R> {
+        private final Operation op;
+
+        Authenticated(Operation op) {
+            this.op = op;
+        }
+
+        abstract R answer(Caller caller, Q request) throws Forwarding.Refused;
+
+        @Override
+        public ServerCall.Listener<Q> startCall(ServerCall<Q, R> call, Metadata headers) {
+            Caller caller = authenticate(call, headers, op);
+            if (caller == null) {
+                return new ServerCall.Listener<>() {
+                };
+            }
+            call.request(1);
+            return new ServerCall.Listener<>() {
+                @Override
+                public void onMessage(Q request) {
+                    try {
+                        R response = answer(caller, request);
+                        call.sendHeaders(new Metadata());
+                        call.sendMessage(response);
+                        call.close(Status.OK, new Metadata());
+                    } catch (Forwarding.Refused e) {
+                        call.close(GrpcStatuses.status(e.outcome()), GrpcStatuses.trailers(e));
+                    } catch (NotHere e) {
+                        call.close(e.status, new Metadata());
+                    }
+                }
+            };
+        }
+    }
+
     private static String version() {
         String v = InferenceForwarder.class.getPackage().getImplementationVersion();
         return v == null ? "dev" : v;
@@ -129,11 +241,13 @@ public class InferenceForwarder implements BindableService {
     private final class Handler implements ServerCallHandler<byte[], byte[]> {
         private final String method;
         private final CallKind kind;
+        private final Operation op;
         private final MethodDescriptor<Payload, byte[]> client;
 
         Handler(String method, MethodDescriptor<Payload, byte[]> client) {
             this.method = method;
             this.kind = CallKind.primary(method, method.equals("ModelInfer"));
+            this.op = kind.infer() ? Operation.INFER : Operation.METADATA;
             this.client = client;
         }
 
@@ -149,8 +263,13 @@ public class InferenceForwarder implements BindableService {
                 return new ServerCall.Listener<>() {
                 };
             }
+            Caller caller = authenticate(call, headers, op);
+            if (caller == null) {
+                return new ServerCall.Listener<>() {
+                };
+            }
             call.request(2);
-            return new Forward(method, kind, client, call, headers, Context.current().getDeadline());
+            return new Forward(method, kind, op, caller, client, call, headers, Context.current().getDeadline());
         }
     }
 
@@ -158,6 +277,8 @@ public class InferenceForwarder implements BindableService {
     private final class Forward extends ServerCall.Listener<byte[]> implements Upstream {
         final String method;
         final CallKind kind;
+        final Operation op;
+        final Caller caller;
         final MethodDescriptor<Payload, byte[]> clientMethod;
         final ServerCall<byte[], byte[]> call;
         final Metadata headers;
@@ -176,15 +297,18 @@ public class InferenceForwarder implements BindableService {
         /** The mirrored call when this one is shadowed, given the primary's response once it is in. */
         ShadowMirror.Shadow shadow;
 
-        Forward(String method, CallKind kind, MethodDescriptor<Payload, byte[]> clientMethod,
+        Forward(String method, CallKind kind, Operation op, Caller caller, MethodDescriptor<Payload, byte[]> clientMethod,
                 ServerCall<byte[], byte[]> call, Metadata headers, Deadline callerDeadline) {
             this.method = method;
             this.kind = kind;
+            this.op = op;
+            this.caller = caller;
             this.clientMethod = clientMethod;
             this.call = call;
             this.headers = headers;
             this.callerDeadline = callerDeadline;
             this.span = tracing.server(GRPCInferenceServiceGrpc.SERVICE_NAME, method, headers);
+            span.setAttribute(Tracing.TENANT, caller.tenant());
         }
 
         @Override
@@ -212,11 +336,13 @@ public class InferenceForwarder implements BindableService {
                 refuse(Status.INVALID_ARGUMENT.withDescription("request is not a valid protobuf message: " + e.getMessage()));
                 return;
             }
+            Quotas.Permit permit;
             try {
-                target = forwarding.target(rh.model(), rh.version(), headers.get(PIN), headers.get(CANARY),
+                target = forwarding.target(caller, op, rh.model(), rh.version(), headers.get(PIN), headers.get(CANARY),
                         headers.get(ROUTING_KEY));
+                permit = forwarding.admit(caller, op, target);
             } catch (Forwarding.Refused e) {
-                refuse(GrpcStatuses.status(e.outcome()));
+                refuse(GrpcStatuses.status(e.outcome()), GrpcStatuses.trailers(e));
                 return;
             }
             ModelKey key = target.key();
@@ -234,7 +360,7 @@ public class InferenceForwarder implements BindableService {
                 deadline = deadlineNanos == 0 ? null
                         : Deadline.after(deadlineNanos - System.nanoTime(), TimeUnit.NANOSECONDS);
             }
-            forwarded = forwarding.start(kind, target, this, deadlineNanos, callerDeadline != null);
+            forwarded = forwarding.start(kind, target, caller, permit, this, deadlineNanos, callerDeadline != null);
             if (kind.infer()) {
                 // after the primary is on its way; a no-op unless a shadow rule selects this call
                 ShadowMirror.Shadow s = mirror.maybeMirror(key.model(), key.version(), target.route(), request,
@@ -323,12 +449,16 @@ public class InferenceForwarder implements BindableService {
 
         /** Refused before forwarding: answered here, never counted against a version. */
         private void refuse(Status status) {
+            refuse(status, new Metadata());
+        }
+
+        private void refuse(Status status, Metadata trailers) {
             synchronized (this) {
                 if (done) {
                     return;
                 }
                 done = true;
-                close(status, new Metadata());
+                close(status, trailers);
             }
             Tracing.end(span, status, true);
         }
@@ -403,7 +533,7 @@ public class InferenceForwarder implements BindableService {
         Metadata out = new Metadata();
         for (String k : in.keys()) {
             if (k.startsWith("grpc-") || k.startsWith(":") || k.equals("content-type") || k.equals("te")
-                    || k.equals("user-agent") || k.equals("host")) {
+                    || k.equals("user-agent") || k.equals("host") || Credentials.isCredential(k)) {
                 continue;
             }
             if (k.endsWith(Metadata.BINARY_HEADER_SUFFIX)) {

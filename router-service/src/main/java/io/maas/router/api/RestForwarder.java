@@ -23,8 +23,14 @@ import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
+import io.maas.auth.Caller;
+import io.maas.auth.Operation;
+import io.maas.auth.Presented;
+import io.maas.auth.Quotas;
+import io.maas.router.adapters.Credentials;
 import io.maas.router.adapters.HttpStatuses;
 import io.maas.router.adapters.RouterConfig;
 import io.maas.router.adapters.RouterTls;
@@ -92,61 +98,118 @@ public class RestForwarder {
 
     @POST
     @Path("/models/{model}/infer")
-    public CompletionStage<Response> infer(@PathParam("model") String model, @Context HttpHeaders headers, byte[] body) {
-        return forward("POST", model, "", "/infer", headers, body);
+    public CompletionStage<Response> infer(@PathParam("model") String model, @Context HttpHeaders headers, @Context HttpServerRequest request, byte[] body) {
+        return forward("POST", model, "", "/infer", headers, request, body);
     }
 
     @POST
     @Path("/models/{model}/versions/{version}/infer")
     public CompletionStage<Response> infer(@PathParam("model") String model, @PathParam("version") String version,
-                                           @Context HttpHeaders headers, byte[] body) {
-        return forward("POST", model, version, "/infer", headers, body);
+                                           @Context HttpHeaders headers, @Context HttpServerRequest request, byte[] body) {
+        return forward("POST", model, version, "/infer", headers, request, body);
     }
 
     @GET
     @Path("/models/{model}")
-    public CompletionStage<Response> metadata(@PathParam("model") String model, @Context HttpHeaders headers) {
-        return forward("GET", model, "", "", headers, null);
+    public CompletionStage<Response> metadata(@PathParam("model") String model, @Context HttpHeaders headers, @Context HttpServerRequest request) {
+        return forward("GET", model, "", "", headers, request, null);
     }
 
     @GET
     @Path("/models/{model}/versions/{version}")
     public CompletionStage<Response> metadata(@PathParam("model") String model, @PathParam("version") String version,
-                                              @Context HttpHeaders headers) {
-        return forward("GET", model, version, "", headers, null);
+                                              @Context HttpHeaders headers, @Context HttpServerRequest request) {
+        return forward("GET", model, version, "", headers, request, null);
     }
 
     @GET
     @Path("/models/{model}/{what: ready|config}")
     public CompletionStage<Response> modelInfo(@PathParam("model") String model, @PathParam("what") String what,
-                                               @Context HttpHeaders headers) {
-        return forward("GET", model, "", "/" + what, headers, null);
+                                               @Context HttpHeaders headers, @Context HttpServerRequest request) {
+        return forward("GET", model, "", "/" + what, headers, request, null);
     }
 
     @GET
     @Path("/models/{model}/versions/{version}/{what: ready|config}")
     public CompletionStage<Response> modelInfo(@PathParam("model") String model, @PathParam("version") String version,
-                                               @PathParam("what") String what, @Context HttpHeaders headers) {
-        return forward("GET", model, version, "/" + what, headers, null);
+                                               @PathParam("what") String what, @Context HttpHeaders headers, @Context HttpServerRequest request) {
+        return forward("GET", model, version, "/" + what, headers, request, null);
+    }
+
+    /** The models and versions the caller may see (the v2 repository extension's index). */
+    @POST
+    @Path("/repository/index")
+    public Response index(@Context HttpHeaders headers, @Context HttpServerRequest request) {
+        try {
+            Caller caller = forwarding.authenticate(presented(headers, request), Operation.METADATA);
+            StringBuilder json = new StringBuilder("[");
+            for (Forwarding.Listed l : forwarding.index(caller)) {
+                json.append(json.length() > 1 ? "," : "").append("{\"name\":\"").append(l.model())
+                        .append("\",\"version\":\"").append(l.version()).append("\",\"state\":\"")
+                        .append(l.served() ? "READY" : "UNAVAILABLE").append("\"}");
+            }
+            return Response.ok(json.append(']').toString().getBytes(StandardCharsets.UTF_8), MediaType.APPLICATION_JSON).build();
+        } catch (Forwarding.Refused e) {
+            return refused(e);
+        }
+    }
+
+    /** Admin-only, and the pods' business: refused here with the way to do it. */
+    @POST
+    @Path("/repository/models/{model}/{action: load|unload}")
+    public Response repository(@PathParam("model") String model, @Context HttpHeaders headers,
+                               @Context HttpServerRequest request) {
+        try {
+            Caller caller = forwarding.authenticate(presented(headers, request), Operation.ADMIN);
+            forwarding.authorizeAdmin(caller, model);
+            return error(501, "the router does not load or unload models: each inference pod loads its repository "
+                    + "(deploy a version with the registry and helm, or call a pod's repository API with an admin key)");
+        } catch (Forwarding.Refused e) {
+            return refused(e);
+        }
+    }
+
+    private static Presented presented(HttpHeaders headers, HttpServerRequest request) {
+        return Credentials.presented(headers.getHeaderString(Presented.AUTHORIZATION),
+                headers.getHeaderString(Presented.API_KEY), request.isSSL() ? request.sslSession() : null);
+    }
+
+    /** A refusal, with Retry-After (whole seconds, rounded up) when a quota says when to come back. */
+    private static Response refused(Forwarding.Refused e) {
+        Response r = error(HttpStatuses.http(e.outcome().code()), e.getMessage());
+        if (e.retryAfterMillis() <= 0) {
+            return r;
+        }
+        return Response.fromResponse(r).header("Retry-After", Long.toString((e.retryAfterMillis() + 999) / 1000)).build();
     }
 
     private CompletionStage<Response> forward(String method, String model, String version, String suffix,
-                                              HttpHeaders headers, byte[] body) {
+                                              HttpHeaders headers, HttpServerRequest request, byte[] body) {
+        boolean infer = suffix.equals("/infer");
+        Operation op = infer ? Operation.INFER : Operation.METADATA;
+        Caller caller;
+        try {
+            caller = forwarding.authenticate(presented(headers, request), op);
+        } catch (Forwarding.Refused e) {
+            return CompletableFuture.completedFuture(refused(e));
+        }
         if (!NAME.matcher(model).matches() || (!version.isEmpty() && !NAME.matcher(version).matches())) {
             return CompletableFuture.completedFuture(error(400, "invalid model name or version"));
         }
         Target target;
+        Quotas.Permit permit;
         try {
-            target = forwarding.target(model, version, headers.getHeaderString(InferenceForwarder.PIN.name()),
+            target = forwarding.target(caller, op, model, version, headers.getHeaderString(InferenceForwarder.PIN.name()),
                     headers.getHeaderString(InferenceForwarder.CANARY.name()),
                     headers.getHeaderString(InferenceForwarder.ROUTING_KEY.name()));
+            permit = forwarding.admit(caller, op, target);
         } catch (Forwarding.Refused e) {
-            return CompletableFuture.completedFuture(error(HttpStatuses.http(e.outcome().code()), e.getMessage()));
+            return CompletableFuture.completedFuture(refused(e));
         }
-        boolean infer = suffix.equals("/infer");
+        tracing.tenant(caller.tenant());
         Call call = new Call(method, target, suffix, headers, body);
-        forwarding.start(CallKind.primary("REST" + (suffix.isEmpty() ? "/metadata" : suffix), infer), target, call,
-                forwarding.defaultDeadlineNanos(), false);
+        forwarding.start(CallKind.primary("REST" + (suffix.isEmpty() ? "/metadata" : suffix), infer), target, caller,
+                permit, call, forwarding.defaultDeadlineNanos(), false);
         return call.result;
     }
 

@@ -1,5 +1,10 @@
 package io.maas.router.api;
 
+import io.maas.auth.AuthSettings;
+import io.maas.auth.FrontDoor;
+import java.nio.file.Path;
+import java.util.List;
+
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
@@ -22,6 +27,7 @@ import io.maas.router.domain.RoutingTable;
  */
 @ApplicationScoped
 public class RouterBeans {
+    private static final System.Logger LOG = System.getLogger(RouterBeans.class.getName());
 
     @Produces
     @Singleton
@@ -61,7 +67,22 @@ public class RouterBeans {
     @Produces
     @Singleton
     Forwarding forwarding(RoutingTable table, EndpointPool pool, RegistryWatcher registry, CanaryGuard canary,
-                          RouterState state, RouterMetrics metrics, BalancerPolicy policy) {
-        return new Forwarding(table, pool, registry, canary, state, metrics, policy);
+                          RouterState state, RouterMetrics metrics, BalancerPolicy policy, FrontDoor door) {
+        return new Forwarding(table, pool, registry, canary, state, metrics, policy, door);
+    }
+
+    /** Authentication, the tenant policy and quotas, from MAAS_AUTH_*; a missing or wrong file stops the start here. */
+    @Produces
+    @Singleton
+    FrontDoor frontDoor(RouterConfig config, RouterMetrics metrics) {
+        var a = config.auth();
+        var settings = new AuthSettings(a.enabled(), a.apiKeysFile().filter(s -> !s.isBlank()).map(Path::of).orElse(null),
+                a.policyFile().filter(s -> !s.isBlank()).map(Path::of).orElse(null), a.reloadIntervalMs(),
+                a.jwt().issuer().orElse(null), a.jwt().audience().orElse(List.of()), a.jwt().tenantClaim(),
+                a.jwt().jwks().orElse(null), a.jwt().jwksCa().filter(s -> !s.isBlank()).map(Path::of).orElse(null),
+                a.jwt().jwksTokenFile().filter(s -> !s.isBlank()).map(Path::of).orElse(null), a.certificates());
+        FrontDoor door = settings.frontDoor(metrics);
+        LOG.log(System.Logger.Level.INFO, "model calls need: {0}", door.accepted());
+        return door;
     }
 }

@@ -1,5 +1,8 @@
 package io.maas.router.domain;
 
+import io.maas.auth.Caller;
+import io.maas.auth.Quotas;
+
 import java.util.ArrayList;
 import java.util.List;
 
@@ -11,6 +14,8 @@ public final class ForwardedCall {
     private final Forwarding pipeline;
     private final CallKind kind;
     private final Target target;
+    private final Caller caller;
+    private final Quotas.Permit permit;
     private final Upstream upstream;
     private final long deadlineNanos;
     private final boolean callerDeadline;
@@ -20,11 +25,13 @@ public final class ForwardedCall {
     private boolean cancelled;
     private boolean done;
 
-    ForwardedCall(Forwarding pipeline, CallKind kind, Target target, Upstream upstream, long deadlineNanos,
-                  boolean callerDeadline) {
+    ForwardedCall(Forwarding pipeline, CallKind kind, Target target, Caller caller, Quotas.Permit permit,
+                  Upstream upstream, long deadlineNanos, boolean callerDeadline) {
         this.pipeline = pipeline;
         this.kind = kind;
         this.target = target;
+        this.caller = caller;
+        this.permit = permit;
         this.upstream = upstream;
         this.deadlineNanos = deadlineNanos;
         this.callerDeadline = callerDeadline;
@@ -109,12 +116,14 @@ public final class ForwardedCall {
             }
             done = true;
         }
+        permit.release();
         upstream.finish(outcome);
         if (kind.shadow()) {
             return;
         }
         long nanos = System.nanoTime() - start;
         pipeline.events.call(kind.method(), target.key(), target.track(), outcome.code(), nanos);
+        pipeline.events.tenantCall(caller.tenant(), target.key().model(), outcome.code());
         Fault fault = Fault.of(outcome.code(), callerDeadline);
         if (kind.infer() && fault != Fault.CALLER) {
             // a caller's mistake is no evidence about a version: it is left out of the window entirely

@@ -1,6 +1,16 @@
 package io.maas.router.domain;
 
+import io.maas.auth.AuthException;
+import io.maas.auth.Caller;
+import io.maas.auth.FrontDoor;
+import io.maas.auth.Operation;
+import io.maas.auth.Presented;
+import io.maas.auth.Quotas;
+
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -17,14 +27,35 @@ public final class Forwarding {
     /** A call refused before any pod is asked; the outcome says why and what to fix. */
     public static final class Refused extends Exception {
         private final transient Outcome outcome;
+        private final long retryAfterMillis;
 
         Refused(StatusCode code, String message) {
+            this(code, message, 0);
+        }
+
+        Refused(StatusCode code, String message, long retryAfterMillis) {
             super(message, null, false, false);
             this.outcome = Outcome.of(code, message);
+            this.retryAfterMillis = retryAfterMillis;
+        }
+
+        /** The front door's refusal (authentication, authorization, quota) as the pipeline's. */
+        static Refused of(AuthException e) {
+            StatusCode code = switch (e.kind()) {
+                case UNAUTHENTICATED -> StatusCode.UNAUTHENTICATED;
+                case PERMISSION_DENIED -> StatusCode.PERMISSION_DENIED;
+                case RESOURCE_EXHAUSTED -> StatusCode.RESOURCE_EXHAUSTED;
+            };
+            return new Refused(code, e.getMessage(), e.retryAfterMillis());
         }
 
         public Outcome outcome() {
             return outcome;
+        }
+
+        /** For a quota refusal: when a retry may pass (gRPC's grpc-retry-pushback-ms, HTTP's Retry-After); else 0. */
+        public long retryAfterMillis() {
+            return retryAfterMillis;
         }
     }
 
@@ -35,9 +66,11 @@ public final class Forwarding {
     final ForwardingEvents events;
     final BalancerPolicy policy;
     private final ModelCatalog catalog;
+    private final FrontDoor door;
 
     public Forwarding(RoutingTable table, EndpointPool pool, ModelCatalog catalog, CanaryGuard canary,
-                      RouterState state, ForwardingEvents events, BalancerPolicy policy) {
+                      RouterState state, ForwardingEvents events, BalancerPolicy policy, FrontDoor door) {
+        this.door = door;
         this.table = table;
         this.pool = pool;
         this.catalog = catalog;
@@ -51,8 +84,95 @@ public final class Forwarding {
         return policy;
     }
 
+    /** Who is calling: UNAUTHENTICATED (naming the credentials accepted) unless the call proves it. */
+    public Caller authenticate(Presented presented, Operation op) throws Refused {
+        try {
+            return door.authenticate(presented, op);
+        } catch (AuthException e) {
+            throw Refused.of(e);
+        }
+    }
+
     /**
-     * The version a call goes to ({@link VersionChooser}'s precedence). A model or version that
+     * The version a call of {@code caller} goes to: refused unless the policy grants the tenant
+     * {@code op} on the model (checked first, so a refusal does not tell which models exist) and
+     * on the version and track chosen. A tenant granted only the stable track is routed to it.
+     */
+    public Target target(Caller caller, Operation op, String model, String version, String pinHeader,
+                         String canaryHeader, String routingKey) throws Refused {
+        try {
+            if (model != null && !model.isEmpty()) {
+                door.authorize(caller, op, model);
+            }
+            Target t = target(caller, model, version, pinHeader,
+                    door.stableOnly(caller, op, model) ? "never" : canaryHeader, routingKey);
+            door.authorize(caller, op, model, t.key().version(), t.track());
+            return t;
+        } catch (AuthException e) {
+            throw Refused.of(e);
+        }
+    }
+
+    /** Room in the caller's quotas for one call to the target; released when the call finishes. */
+    public Quotas.Permit admit(Caller caller, Operation op, Target target) throws Refused {
+        try {
+            return door.admit(caller, op, target.key().model());
+        } catch (AuthException e) {
+            throw Refused.of(e);
+        }
+    }
+
+    /** One entry of the model list: a version, and whether any discovered pod serves it now. */
+    public record Listed(String model, String version, boolean served) {
+    }
+
+    /**
+     * The models and versions the caller may see: the registry's catalog, the routing table and
+     * the discovered pods together, filtered by the caller's policy.
+     */
+    public List<Listed> index(Caller caller) {
+        Map<String, Set<String>> all = new TreeMap<>();
+        for (String m : catalog.models()) {
+            all.computeIfAbsent(m, k -> new TreeSet<>()).addAll(catalog.versions(m));
+        }
+        for (Route r : table.routes().values()) {
+            Set<String> v = all.computeIfAbsent(r.model(), k -> new TreeSet<>());
+            v.add(r.stable());
+            if (r.hasCanary()) {
+                v.add(r.canary());
+            }
+        }
+        for (ModelKey k : pool.groups().keySet()) {
+            all.computeIfAbsent(k.model(), m -> new TreeSet<>()).add(k.version());
+        }
+        List<Listed> out = new ArrayList<>();
+        all.forEach((model, versions) -> {
+            if (door.visible(caller, model)) {
+                for (String v : versions) {
+                    out.add(new Listed(model, v, !pool.endpoints(new ModelKey(model, v)).isEmpty()));
+                }
+            }
+        });
+        return out;
+    }
+
+    /** Whether the caller's model lists show the model. */
+    public boolean visible(Caller caller, String model) {
+        return door.visible(caller, model);
+    }
+
+    /** The policy's word on an admin operation (repository load/unload): refused unless the tenant is an admin. */
+    public void authorizeAdmin(Caller caller, String model) throws Refused {
+        try {
+            door.authorize(caller, Operation.ADMIN, model);
+        } catch (AuthException e) {
+            throw Refused.of(e);
+        }
+    }
+
+    /**
+     * The version a call goes to ({@link VersionChooser}'s precedence), with no policy applied:
+     * shadow calls and tests. A model or version that
      * neither the routing table, the registry's catalog nor any pod knows is NOT_FOUND, naming what
      * exists: such a call can never succeed, so it must not get a status that invites a retry.
      *
@@ -60,6 +180,11 @@ public final class Forwarding {
      */
     public Target target(String model, String version, String pinHeader, String canaryHeader, String routingKey)
             throws Refused {
+        return target(Caller.ANONYMOUS, model, version, pinHeader, canaryHeader, routingKey);
+    }
+
+    private Target target(Caller caller, String model, String version, String pinHeader, String canaryHeader,
+                          String routingKey) throws Refused {
         if (model == null || model.isEmpty()) {
             throw new Refused(StatusCode.INVALID_ARGUMENT, "model name is required");
         }
@@ -69,7 +194,7 @@ public final class Forwarding {
         if (named != null && !named.isEmpty() && !knows(model, route, named)) {
             Set<String> known = known(model, route);
             if (known.isEmpty()) {
-                throw new Refused(StatusCode.NOT_FOUND, "unknown model '" + model + "'" + models(catalog));
+                throw new Refused(StatusCode.NOT_FOUND, "unknown model '" + model + "'" + models(caller));
             }
             throw new Refused(StatusCode.NOT_FOUND, "model '" + model + "' has no version '" + named + "'"
                     + (explicit ? "" : " (from the x-model-version header)") + "; versions: " + String.join(", ", known));
@@ -77,7 +202,7 @@ public final class Forwarding {
         // without routing (local runs without a registry) the pods' versions decide; read them once
         List<String> served = route == null ? pool.versions(model) : List.of();
         if (route == null && served.isEmpty() && catalog.versions(model).isEmpty()) {
-            throw new Refused(StatusCode.NOT_FOUND, "unknown model '" + model + "'" + models(catalog));
+            throw new Refused(StatusCode.NOT_FOUND, "unknown model '" + model + "'" + models(caller));
         }
         VersionChooser.Choice choice = VersionChooser.choose(route, version, pinHeader, canaryHeader, routingKey);
         if (choice == null) {
@@ -122,8 +247,14 @@ public final class Forwarding {
         return known;
     }
 
-    private static String models(ModelCatalog catalog) {
-        Set<String> all = new TreeSet<>(catalog.models());
+    /** The models the caller may see, for a refusal's message. */
+    private String models(Caller caller) {
+        Set<String> all = new TreeSet<>();
+        for (String m : catalog.models()) {
+            if (door.visible(caller, m)) {
+                all.add(m);
+            }
+        }
         if (all.isEmpty()) {
             return "";
         }
@@ -139,7 +270,13 @@ public final class Forwarding {
      */
     public ForwardedCall start(CallKind kind, Target target, Upstream upstream, long deadlineNanos,
                                boolean callerDeadline) {
-        ForwardedCall call = new ForwardedCall(this, kind, target, upstream, deadlineNanos, callerDeadline);
+        return start(kind, target, Caller.ANONYMOUS, Quotas.UNLIMITED, upstream, deadlineNanos, callerDeadline);
+    }
+
+    /** {@link #start}, for a caller admitted with {@code permit} (released when the call finishes). */
+    public ForwardedCall start(CallKind kind, Target target, Caller caller, Quotas.Permit permit, Upstream upstream,
+                               long deadlineNanos, boolean callerDeadline) {
+        ForwardedCall call = new ForwardedCall(this, kind, target, caller, permit, upstream, deadlineNanos, callerDeadline);
         call.begin();
         return call;
     }

@@ -6,6 +6,9 @@ public interface ForwardingEvents {
     /** One finished call (not a shadow): its method, target, final code and time in the router, retries included. */
     void call(String method, ModelKey key, String track, StatusCode code, long nanos);
 
+    /** One finished call of a tenant (authentication off: "anonymous"). */
+    void tenantCall(String tenant, String model, StatusCode code);
+
     /** A call tried again on another endpoint. */
     void retry(ModelKey key, String track);
 

@@ -1,5 +1,7 @@
 package io.maas.router.domain;
 
+import io.maas.auth.FrontDoor;
+
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -31,6 +33,12 @@ final class Fixtures {
         final List<String> retries = new ArrayList<>();
         final List<String> ejections = new ArrayList<>();
         final List<String> aborts = new ArrayList<>();
+        final List<String> tenantCalls = new ArrayList<>();
+
+        @Override
+        public synchronized void tenantCall(String tenant, String model, StatusCode code) {
+            tenantCalls.add(tenant + "/" + model + "/" + code);
+        }
 
         @Override
         public synchronized void call(String method, ModelKey key, String track, StatusCode code, long nanos) {
@@ -77,12 +85,16 @@ final class Fixtures {
     final Forwarding forwarding;
 
     Fixtures(BalancerPolicy policy, ModelCatalog catalog) {
+        this(policy, catalog, FrontDoor.open());
+    }
+
+    Fixtures(BalancerPolicy policy, ModelCatalog catalog, FrontDoor door) {
         pool = new EndpointPool(policy, NOWHERE);
         canary = new CanaryGuard(new CanaryPolicy(0.05, 0, 60, 20, true, true), table, (route, reason) -> {
             abortsWritten.add(route.model() + ":" + route.canary());
             return route.revision() + 1;
         }, events);
-        forwarding = new Forwarding(table, pool, catalog, canary, state, events, policy);
+        forwarding = new Forwarding(table, pool, catalog, canary, state, events, policy, door);
     }
 
     Fixtures() {
