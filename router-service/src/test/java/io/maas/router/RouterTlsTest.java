@@ -56,6 +56,7 @@ import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
 import io.maas.proto.inference.GRPCInferenceServiceGrpc;
+import io.maas.proto.inference.ModelMetadataRequest;
 import io.maas.proto.inference.ServerLiveRequest;
 import io.maas.proto.inference.ServerLiveResponse;
 import io.maas.router.adapters.GrpcTransport;
@@ -101,16 +102,19 @@ class RouterTlsTest {
             ca.client("router-client", "maas-router");
             ca.server("pod", POD_NAME);
             otherCa.server("impostor-pod", POD_NAME);
-            return Map.of("maas.tls.cert", CERTS.pem("router").toString(),
-                    "maas.tls.key", CERTS.key("router").toString(),
-                    "maas.tls.client-ca", ca.certificate().toString(),
-                    "maas.tls.client-auth", "REQUIRED",
-                    "maas.tls.reload-seconds", "1",
-                    "maas.tls.probe-port", "0",
-                    "maas.tls.pods.ca", ca.certificate().toString(),
-                    "maas.tls.pods.server-name", POD_NAME,
-                    "maas.tls.pods.cert", CERTS.pem("router-client").toString(),
-                    "maas.tls.pods.key", CERTS.key("router-client").toString());
+            return Map.ofEntries(Map.entry("maas.tls.cert", CERTS.pem("router").toString()),
+                    Map.entry("maas.tls.key", CERTS.key("router").toString()),
+                    Map.entry("maas.tls.client-ca", ca.certificate().toString()),
+                    Map.entry("maas.tls.client-auth", "REQUIRED"),
+                    Map.entry("maas.tls.reload-seconds", "1"),
+                    Map.entry("maas.tls.probe-port", "0"),
+                    Map.entry("maas.tls.pods.ca", ca.certificate().toString()),
+                    Map.entry("maas.tls.pods.server-name", POD_NAME),
+                    Map.entry("maas.tls.pods.cert", CERTS.pem("router-client").toString()),
+                    Map.entry("maas.tls.pods.key", CERTS.key("router-client").toString()),
+                    // the front door names the caller by its certificate alone (no keys, no JWTs)
+                    Map.entry("maas.auth.enabled", "true"),
+                    Map.entry("maas.auth.certificates", "uri-san"));
         }
     }
 
@@ -248,6 +252,24 @@ class RouterTlsTest {
         } finally {
             fresh.shutdownNow();
         }
+    }
+
+    /**
+     * With authentication on and certificates as the only credential, a caller presenting one gets past
+     * the front door on both ports: an unknown model is NOT_FOUND (404), not UNAUTHENTICATED (401).
+     */
+    @Test
+    void certificateAuthenticatesTheCallerOnBothPorts() throws Exception {
+        ManagedChannel channel = tlsChannel(caller);
+        try {
+            var e = assertThrows(StatusRuntimeException.class, () -> GRPCInferenceServiceGrpc.newBlockingStub(channel)
+                    .withDeadlineAfter(20, TimeUnit.SECONDS).modelMetadata(ModelMetadataRequest.newBuilder().setName("nope").build()));
+            assertEquals(Status.Code.NOT_FOUND, e.getStatus().getCode(), e.getStatus().toString());
+        } finally {
+            channel.shutdownNow();
+        }
+        var response = get(TestCertificates.sslContext(ca, caller), "https://localhost:" + httpPort() + "/v2/models/nope");
+        assertEquals(404, response.statusCode(), response.body());
     }
 
     /** The verified client certificate reaches each call: what authentication maps to a tenant. */

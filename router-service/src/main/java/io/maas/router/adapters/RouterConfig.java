@@ -78,6 +78,9 @@ public interface RouterConfig {
             Optional<String> cert();
 
             Optional<String> key();
+        }
+    }
+
     Auth auth();
 
     /** Who may call (MAAS_AUTH_*): see docs/router.md "Authentication, authorization and quotas". */
