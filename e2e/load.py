@@ -9,6 +9,8 @@
   load.py compare --target IP:PORT --repository DIR [--model minilm] [--version V]
       One ModelInfer through TARGET compared with ONNX Runtime on DIR/<model>/<version>/model.onnx
       (max abs diff <= 1e-4, as tools/conformance checks); prints JSON, exits 1 on a mismatch.
+  load.py call --target IP:PORT [--model minilm] [--header k=v ...]
+      One ModelInfer with exactly these headers; prints JSON {code, message|version}.
 Only addresses the harness gives it (pod IPs inside its own network namespaces).
 """
 import argparse
@@ -134,6 +136,19 @@ def compare(args):
     sys.exit(0 if ok else 1)
 
 
+def call(args):
+    """One ModelInfer with exactly the given headers (no saved key): prints {"code", "message"}."""
+    import tritonclient.grpc as g
+    from tritonclient.utils import InferenceServerException
+    client = g.InferenceServerClient(url=args.target)
+    headers = dict(p.split("=", 1) for p in args.header or [])
+    try:
+        r = client.infer(args.model, grpc_inputs(minilm_inputs()), headers=headers, client_timeout=30)
+        print(json.dumps({"code": "OK", "version": r.get_response().model_version}))
+    except InferenceServerException as e:
+        print(json.dumps({"code": str(e.status()).replace("StatusCode.", ""), "message": e.message()}))
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -157,8 +172,12 @@ def main():
     c.add_argument("--model", default="minilm")
     c.add_argument("--version", default="")
     c.add_argument("--header", action="append")
+    k = sub.add_parser("call")
+    k.add_argument("--target", required=True)
+    k.add_argument("--model", default="minilm")
+    k.add_argument("--header", action="append")
     a = p.parse_args()
-    {"run": run, "summary": summary, "compare": compare}[a.cmd](a)
+    {"run": run, "summary": summary, "compare": compare, "call": call}[a.cmd](a)
 
 
 if __name__ == "__main__":

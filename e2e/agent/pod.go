@@ -146,6 +146,7 @@ func (r *podRunner) run() {
 			return
 		}
 	}
+	go r.refreshVolumes()
 	p, _ := r.snapshot()
 	r.mu.Lock()
 	for i := range p.Spec.InitContainers {

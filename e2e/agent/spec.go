@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	authv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -452,9 +453,36 @@ func (r *podRunner) volumeDir(name string) (string, bool) {
 // ConfigMap, downward API, projected (ServiceAccount token, ConfigMap, Secret, downward API),
 // PVC (bound to a hostPath PV inside the state folder), hostPath (inside the state folder).
 func (r *podRunner) materialize(ctx context.Context) error {
+	return r.writeVolumes(ctx, false)
+}
+
+// refreshVolumes keeps Secret and ConfigMap volumes current while the pod runs, as kubelet does
+// (it syncs them periodically; files are replaced atomically), so a running service sees a
+// rotated Secret or an edited ConfigMap without a restart.
+func (r *podRunner) refreshVolumes() {
+	for {
+		select {
+		case <-r.done:
+			return
+		case <-time.After(3 * time.Second):
+		}
+		if r.deleting() {
+			return
+		}
+		if err := r.writeVolumes(context.Background(), true); err != nil {
+			r.logf("volume refresh: %v", err)
+		}
+	}
+}
+
+// writeVolumes writes the pod's volumes; updatableOnly: only Secret and ConfigMap volumes.
+func (r *podRunner) writeVolumes(ctx context.Context, updatableOnly bool) error {
 	p, _ := r.snapshot()
 	fg := r.fsGroup()
 	for _, v := range p.Spec.Volumes {
+		if updatableOnly && v.Secret == nil && v.ConfigMap == nil {
+			continue
+		}
 		dir := filepath.Join(r.dir, "volumes", v.Name)
 		var files map[string]fileData
 		var err error

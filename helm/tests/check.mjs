@@ -380,7 +380,7 @@ async function main() {
     eq(R("canary-25").routing(), { models: [{ name: "minilm", stable: "1", canary: "2", weight: 25 }] }, "routing.yaml");
     // Everything but the routing ConfigMap is identical: no pod restarts. (The auth Secret's
     // random tokens differ between any two `helm template`s; nothing else may depend on them.)
-    const skip = new Set(["ConfigMap/maas-routing", "Secret/maas-auth"]);
+    const skip = new Set(["ConfigMap/maas-routing", "Secret/maas-auth", "Secret/maas-api-key", "Secret/maas-api-keys"]);
     const strip = (r) => r.objs.filter((o) => !skip.has(`${o.kind}/${o.metadata.name}`));
     eq(strip(R("canary-25")), strip(R("canary")), "all other resources");
   });
@@ -521,7 +521,7 @@ async function main() {
       const t = tlsOf(R(n));
       for (const k of ["MAAS_GRPC_TLS_CERT", "MAAS_GRPC_TLS_KEY"]) assert(!(k in t.regEnv), `${n}: registry env ${k}`);
       for (const k of ["MAAS_REGISTRY_TLS", "MAAS_REGISTRY_CA"]) assert(!(k in t.routerEnv), `${n}: router env ${k}`);
-      eq(t.router.spec.template.spec.volumes.map((v) => v.name), ["tmp"], `${n}: router volumes`);
+      eq(t.router.spec.template.spec.volumes.map((v) => v.name), ["tmp", "api-keys"], `${n}: router volumes`);
       eq(t.rc.readinessProbe.grpc, { port: 9001 }, `${n}: registry readiness probe`);
     }
   });
@@ -881,6 +881,8 @@ async function main() {
         for (const o of objs) if (!["ClusterRole", "ClusterRoleBinding"].includes(o.kind)) eq(o.metadata.namespace, "maas", `${o.kind}/${o.metadata.name} namespace`);
         const env = envOf(container(objs.find((o) => o.kind === "Deployment" && o.metadata.name === "maas-router"), "router"));
         eq(env.MAAS_REGISTRY_TOKEN.secretKeyRef.name, "maas-auth", "router token Secret");
+        const router = objs.find((o) => o.kind === "Deployment" && o.metadata.name === "maas-router");
+        eq(router.spec.template.spec.volumes.find((v) => v.name === "api-keys").secret.secretName, "maas-api-keys", "API keys Secret");
         eq(JSON.stringify(objs).includes("nvidia"), p === "gpu", "GPU settings only in the gpu profile");
       });
     }
