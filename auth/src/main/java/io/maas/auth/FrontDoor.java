@@ -25,16 +25,17 @@ public final class FrontDoor {
     }
 
     private final Authenticator authenticator;
-    private final Reloading<TenantPolicy> policyFile;
+    private final java.util.function.Supplier<TenantPolicy> policyFile;
     private final Quotas quotas;
     private final Events events;
     private final Sampler throttled = new Sampler();
 
     /**
      * @param authenticator null when authentication is off (every caller is {@link Caller#ANONYMOUS})
-     * @param policyFile    null for {@link TenantPolicy#allowAll()}
+     * @param policyFile    the policy in force (a {@link Reloading} file), or null for {@link TenantPolicy#allowAll()}
      */
-    public FrontDoor(Authenticator authenticator, Reloading<TenantPolicy> policyFile, Quotas quotas, Events events) {
+    public FrontDoor(Authenticator authenticator, java.util.function.Supplier<TenantPolicy> policyFile, Quotas quotas,
+                     Events events) {
         this.authenticator = authenticator;
         this.policyFile = policyFile;
         this.quotas = quotas;

@@ -124,7 +124,7 @@ public final class JwtVerifier {
             throw refused("wrong-issuer", "the JWT was issued by '" + claims.path("iss").asText("") + "', not by '" + issuer + "'");
         }
         JsonNode aud = claims.path("aud");
-        boolean audOk = aud.isArray() ? stream(aud).anyMatch(audiences::contains) : audiences.contains(aud.asText(""));
+        boolean audOk = aud.isArray() ? stream(aud).map(JsonNode::asText).anyMatch(audiences::contains) : audiences.contains(aud.asText(""));
         if (!audOk) {
             throw refused("wrong-audience", "the JWT is for audience " + aud + ", this router accepts " + audiences
                     + ": request a token for that audience");

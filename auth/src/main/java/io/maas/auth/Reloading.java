@@ -15,7 +15,7 @@ import java.util.function.LongSupplier;
  * A rewrite that does not parse (or a file that went away) keeps what is in force and is logged
  * once, so a typo in a Secret never locks every caller out.
  */
-public final class Reloading<T> {
+public final class Reloading<T> implements java.util.function.Supplier<T> {
     private static final System.Logger LOG = System.getLogger(Reloading.class.getName());
 
     private final Path file;
@@ -46,6 +46,7 @@ public final class Reloading<T> {
         checkedAt = nanoTime.getAsLong();
     }
 
+    @Override
     public T get() {
         long now = nanoTime.getAsLong();
         if (now - checkedAt >= intervalNanos) {

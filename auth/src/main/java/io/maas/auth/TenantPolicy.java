@@ -70,6 +70,15 @@ public final class TenantPolicy {
         return new TenantPolicy(Map.of(), ALLOW_ALL, 0);
     }
 
+    /** Only these tenants, each an admin (an inference pod's repository API: load and unload). */
+    public static TenantPolicy admins(java.util.Collection<String> admins) {
+        Tenant admin = new Tenant(List.of(new Grant(Pattern.compile(".*"), "*", Set.of(), Set.of(),
+                EnumSet.allOf(Operation.class))), true, Quota.NONE, Map.of());
+        Map<String, Tenant> tenants = new HashMap<>();
+        admins.forEach(t -> tenants.put(t, admin));
+        return new TenantPolicy(tenants, NOTHING, 0);
+    }
+
     /** The policy in {@code content}, read from {@code file} (named in errors). */
     public static TenantPolicy parse(Path file, byte[] content) {
         JsonNode root;

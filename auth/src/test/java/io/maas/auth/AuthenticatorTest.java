@@ -7,6 +7,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
@@ -105,6 +106,10 @@ class AuthenticatorTest {
                 ("{\"iss\":\"" + ISS + "\",\"aud\":\"maas\",\"sub\":\"a\",\"exp\":9999999999}").getBytes()) + ".";
         assertEquals("bad-jwt", refused(() -> auth.authenticate(new Presented("Bearer " + none, null, null))).reason());
         assertEquals("bad-header", refused(() -> auth.authenticate(new Presented("Basic abc", null, null))).reason());
+        long now = System.currentTimeMillis() / 1000;
+        // Kubernetes puts the audiences in an array
+        String arrayAud = issuer.token(Map.of("iss", ISS, "aud", List.of("other", "maas"), "sub", "sa", "exp", now + 60));
+        assertEquals("sa", auth.authenticate(new Presented("Bearer " + arrayAud, null, null)).tenant());
         String noExp = issuer.token(Map.of("iss", ISS, "aud", "maas", "sub", "a"));
         assertEquals("bad-jwt", refused(() -> auth.authenticate(new Presented("Bearer " + noExp, null, null))).reason());
     }

@@ -34,7 +34,16 @@ public final class RouterBench {
         int duration = Integer.parseInt(args[4]);
         boolean rest = args.length > 5 && args[5].equals("rest");
         ManagedChannel ch = NettyChannelBuilder.forAddress(hp[0], Integer.parseInt(hp[1])).usePlaintext().directExecutor().build();
-        Caller caller = rest ? rest(args[1]) : grpc(GRPCInferenceServiceGrpc.newStub(ch), RouterTest.request("1"));
+        // -Dbench.header="name: value": a credential sent on every call (bench/auth.sh)
+        String header = System.getProperty("bench.header", "");
+        var stub = GRPCInferenceServiceGrpc.newStub(ch);
+        if (!header.isEmpty()) {
+            io.grpc.Metadata md = new io.grpc.Metadata();
+            md.put(io.grpc.Metadata.Key.of(header.substring(0, header.indexOf(':')).strip(), io.grpc.Metadata.ASCII_STRING_MARSHALLER),
+                    header.substring(header.indexOf(':') + 1).strip());
+            stub = stub.withInterceptors(io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(md));
+        }
+        Caller caller = rest ? rest(args[1]) : grpc(stub, RouterTest.request("1"));
         run(caller, concurrency, warmup, null);
         long[] lat = new long[20_000_000];
         int[] n = new int[1];

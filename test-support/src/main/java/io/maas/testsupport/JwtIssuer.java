@@ -77,7 +77,7 @@ public final class JwtIssuer {
         }
     }
 
-    /** A token with these claims (string, number or boolean values), signed by this issuer. */
+    /** A token with these claims (string, number, boolean or list values), signed by this issuer. */
     public String token(Map<String, Object> claims) {
         String header = "{\"alg\":\"" + (ec ? "ES256" : "RS256") + "\",\"typ\":\"JWT\",\"kid\":\"" + kid + "\"}";
         String payload = claims.entrySet().stream().map(e -> "\"" + e.getKey() + "\":" + value(e.getValue()))
@@ -103,6 +103,9 @@ public final class JwtIssuer {
     private static String value(Object v) {
         if (v instanceof Number || v instanceof Boolean) {
             return v.toString();
+        }
+        if (v instanceof java.util.List<?> list) {
+            return list.stream().map(JwtIssuer::value).collect(Collectors.joining(",", "[", "]"));
         }
         return "\"" + v.toString().replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
     }

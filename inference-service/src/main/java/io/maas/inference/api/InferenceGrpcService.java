@@ -49,6 +49,8 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
     @Inject
     ModelCatalog catalog;
     @Inject
+    RepositoryGuard guard;
+    @Inject
     InferenceBeans beans;
     @Inject
     ServerInfo server;
@@ -125,6 +127,7 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
     public void repositoryModelLoad(RepositoryModelLoadRequest request,
                                     StreamObserver<RepositoryModelLoadResponse> response) {
         try {
+            guard.admit(RepositoryGuard.presented(), request.getModelName(), "repository-load");
             repository.load(request.getModelName());
             reply(response, RepositoryModelLoadResponse.getDefaultInstance());
         } catch (RuntimeException e) {
@@ -137,6 +140,7 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
     public void repositoryModelUnload(RepositoryModelUnloadRequest request,
                                       StreamObserver<RepositoryModelUnloadResponse> response) {
         try {
+            guard.admit(RepositoryGuard.presented(), request.getModelName(), "repository-unload");
             repository.unload(request.getModelName());
             reply(response, RepositoryModelUnloadResponse.getDefaultInstance());
         } catch (RuntimeException e) {

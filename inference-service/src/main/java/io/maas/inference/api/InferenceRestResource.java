@@ -9,6 +9,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
 import jakarta.inject.Inject;
+import io.maas.auth.Presented;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.HeaderParam;
 import jakarta.ws.rs.POST;
@@ -37,6 +38,8 @@ public class InferenceRestResource {
     ModelRepository repository;
     @Inject
     ModelCatalog catalog;
+    @Inject
+    RepositoryGuard guard;
     @Inject
     InferenceBeans beans;
     @Inject
@@ -159,8 +162,10 @@ public class InferenceRestResource {
     @POST
     @Path("/repository/models/{model}/load")
     @Blocking
-    public Response load(@PathParam("model") String model) {
+    public Response load(@PathParam("model") String model, @HeaderParam(Presented.AUTHORIZATION) String authorization,
+                         @HeaderParam(Presented.API_KEY) String apiKey) {
         return handle(() -> {
+            guard.admit(new Presented(authorization, apiKey, null), model, "repository-load");
             repository.load(model);
             return Response.ok().build();
         });
@@ -169,8 +174,10 @@ public class InferenceRestResource {
     @POST
     @Path("/repository/models/{model}/unload")
     @Blocking
-    public Response unload(@PathParam("model") String model) {
+    public Response unload(@PathParam("model") String model, @HeaderParam(Presented.AUTHORIZATION) String authorization,
+                           @HeaderParam(Presented.API_KEY) String apiKey) {
         return handle(() -> {
+            guard.admit(new Presented(authorization, apiKey, null), model, "repository-unload");
             repository.unload(model);
             return Response.ok().build();
         });

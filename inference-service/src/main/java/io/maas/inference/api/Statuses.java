@@ -4,6 +4,7 @@ import java.util.concurrent.CompletionException;
 
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.maas.auth.AuthException;
 import io.maas.inference.domain.InferenceException;
 
 /**
@@ -28,13 +29,28 @@ final class Statuses {
         if (cause instanceof StatusRuntimeException s) {
             return s;
         }
+        if (cause instanceof AuthException e) {
+            return (switch (e.kind()) {
+                case UNAUTHENTICATED -> Status.UNAUTHENTICATED;
+                case PERMISSION_DENIED -> Status.PERMISSION_DENIED;
+                case RESOURCE_EXHAUSTED -> Status.RESOURCE_EXHAUSTED;
+            }).withDescription(e.getMessage()).asRuntimeException();
+        }
         return Status.INTERNAL.withDescription(String.valueOf(cause.getMessage())).withCause(cause)
                 .asRuntimeException();
     }
 
     /** The HTTP status of the REST twin's answer for the same failure. */
     static int http(Throwable t) {
-        return cause(t) instanceof InferenceException e ? http(e.kind()) : 500;
+        Throwable cause = cause(t);
+        if (cause instanceof AuthException e) {
+            return switch (e.kind()) {
+                case UNAUTHENTICATED -> 401;
+                case PERMISSION_DENIED -> 403;
+                case RESOURCE_EXHAUSTED -> 429;
+            };
+        }
+        return cause instanceof InferenceException e ? http(e.kind()) : 500;
     }
 
     static Status.Code grpcCode(InferenceException.Kind kind) {

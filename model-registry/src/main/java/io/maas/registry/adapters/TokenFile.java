@@ -12,8 +12,9 @@ import java.util.Locale;
 import java.util.Optional;
 
 /**
- * Reads the tokens file: one {@code subject:role:token} per line; '#' starts a comment. A line
- * without a token ({@code subject:role:} or {@code subject:role}) lists a subject that may only
+ * Reads the tokens file: one {@code subject:role:token} per line; '#' starts a comment. The token
+ * may be stored as {@code sha256:<hex>} (its SHA-256, as the router's API keys are), so the file
+ * and its Secret reveal none. A line without a token ({@code subject:role:} or {@code subject:role}) lists a subject that may only
  * authenticate with a client certificate.
  */
 public final class TokenFile {

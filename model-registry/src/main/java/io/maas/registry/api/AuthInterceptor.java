@@ -8,15 +8,15 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.maas.proto.registry.ModelRegistryGrpc;
+import io.maas.auth.AuthException;
+import io.maas.auth.CertificateIdentity;
+import io.maas.auth.Presented;
 import io.maas.registry.domain.Actor;
 import io.maas.registry.domain.RegistryException;
 import io.quarkus.grpc.GlobalInterceptor;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 
-import javax.naming.InvalidNameException;
-import javax.naming.ldap.LdapName;
-import javax.naming.ldap.Rdn;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
 import java.security.cert.Certificate;
@@ -61,8 +61,7 @@ public class AuthInterceptor implements ServerInterceptor {
     /**
      * The subject CN of the peer's certificate. The handshake already verified it against
      * MAAS_GRPC_TLS_CLIENT_CA (ClientCertificates refuses to start asking for certificates without
-     * it), so its CN names the caller. The CN, not a SAN: client certificates name a principal,
-     * not a host.
+     * it), so its CN names the caller: the shared {@link CertificateIdentity}, as on the router.
      */
     static Optional<String> certificateSubject(SSLSession session) {
         if (session == null) {
@@ -77,34 +76,17 @@ public class AuthInterceptor implements ServerInterceptor {
         if (chain.length == 0 || !(chain[0] instanceof X509Certificate leaf)) {
             return Optional.empty();
         }
-        String dn = leaf.getSubjectX500Principal().getName();
         try {
-            // RDNs come least specific first; the last CN is the certificate's own name.
-            String cn = null;
-            for (Rdn rdn : new LdapName(dn).getRdns()) {
-                if (rdn.getType().equalsIgnoreCase("CN")) {
-                    cn = rdn.getValue().toString();
-                }
-            }
-            if (cn == null || cn.isBlank()) {
-                throw new RegistryException(RegistryException.Kind.UNAUTHENTICATED, "client certificate '" + dn
-                        + "' has no subject CN: the registry maps the CN to a subject of its tokens file");
-            }
-            return Optional.of(cn);
-        } catch (InvalidNameException e) {
-            throw new RegistryException(RegistryException.Kind.UNAUTHENTICATED, "client certificate subject '" + dn + "' cannot be read");
+            return Optional.of(CertificateIdentity.commonName(leaf));
+        } catch (AuthException e) {
+            throw new RegistryException(RegistryException.Kind.UNAUTHENTICATED, e.getMessage()
+                    + ": the registry maps the CN to a subject of its tokens file");
         }
     }
 
     private static Optional<String> bearer(String header) {
-        if (header == null || header.isBlank()) {
-            return Optional.empty();
-        }
-        String h = header.strip();
-        if (h.regionMatches(true, 0, "Bearer ", 0, 7)) {
-            return Optional.of(h.substring(7).strip());
-        }
-        // A malformed header is a wrong credential, not an absent one.
-        return Optional.of("\0malformed");
+        String token = new Presented(header, null, null).bearer();
+        // A malformed header ("" from Presented) is a wrong credential, not an absent one.
+        return token == null ? Optional.empty() : Optional.of(token.isEmpty() ? "\0malformed" : token);
     }
 }

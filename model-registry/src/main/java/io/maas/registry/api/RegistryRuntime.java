@@ -5,6 +5,7 @@ import io.maas.registry.adapters.ConfigMapRoutingWatcher;
 import io.maas.registry.adapters.FileRoutingWatcher;
 import io.maas.registry.adapters.JdbcStores;
 import io.maas.registry.adapters.StoreConfig;
+import io.maas.auth.Reloading;
 import io.maas.registry.adapters.TokenFile;
 import io.maas.registry.domain.AccessPolicy;
 import io.maas.registry.domain.DeclarationApplier;
@@ -20,12 +21,8 @@ import jakarta.enterprise.inject.Instance;
 import jakarta.inject.Inject;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Executors;
@@ -78,8 +75,8 @@ public class RegistryRuntime {
     private RegistryStore store;
     private volatile Registry registry;
     private volatile AccessPolicy accessPolicy;
-    /** The tokens file's bytes behind {@link #accessPolicy}, to notice a rewrite (e.g. a Secret update). */
-    private byte[] tokensLoaded;
+    /** The tokens file's policy, reloaded when the file changes (e.g. a Secret update); null in dev mode. */
+    private volatile Reloading<AccessPolicy> tokensInForce;
     private final List<AutoCloseable> closeables = new ArrayList<>();
 
     void start(@Observes StartupEvent event) {
@@ -104,11 +101,6 @@ public class RegistryRuntime {
         if (dbKind.equals("postgresql") && catchUpSeconds > 0) {
             ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "maas-registry-catch-up"));
             timer.scheduleWithFixedDelay(this::catchUp, catchUpSeconds, catchUpSeconds, TimeUnit.SECONDS);
-            closeables.add(timer::shutdownNow);
-        }
-        if (tokensFile.isPresent() && tokensReloadSeconds > 0) {
-            ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "maas-registry-tokens"));
-            timer.scheduleWithFixedDelay(this::reloadTokens, tokensReloadSeconds, tokensReloadSeconds, TimeUnit.SECONDS);
             closeables.add(timer::shutdownNow);
         }
     }
@@ -138,8 +130,17 @@ public class RegistryRuntime {
         return registry;
     }
 
-    /** The policy every call is checked against (read per call, so kept off the lock). */
+    /**
+     * The policy every call is checked against (read per call, so kept off the lock). The tokens
+     * file is re-read at most every MAAS_REGISTRY_TOKENS_RELOAD_INTERVAL seconds when it changed
+     * (the shared {@link Reloading}), so tokens are added and revoked without a restart; a rewrite
+     * that does not parse keeps the tokens in force (an ERROR says why) rather than locking everyone out.
+     */
     public AccessPolicy accessPolicy() {
+        var tokens = tokensInForce;
+        if (tokens != null) {
+            return tokens.get();
+        }
         var policy = accessPolicy;
         return policy != null ? policy : firstAccessPolicy();
     }
@@ -157,41 +158,18 @@ public class RegistryRuntime {
                     + "writes are attributed to 'anonymous'. Set MAAS_REGISTRY_TOKENS_FILE (and MAAS_REGISTRY_REQUIRE_AUTH=true) in production.");
             accessPolicy = AccessPolicy.devMode();
         } else {
-            tokensLoaded = readTokensFile();
-            var credentials = TokenFile.parse(Path.of(tokensFile.get()), tokensLoaded);
-            LOG.log(System.Logger.Level.INFO, "registry auth: {0} subjects from {1}; reads {2}", credentials.size(), tokensFile.get(),
+            long intervalMs = tokensReloadSeconds > 0 ? tokensReloadSeconds * 1000L : Long.MAX_VALUE / 2_000_000;
+            try {
+                tokensInForce = new Reloading<>(Path.of(tokensFile.get()),
+                        (file, bytes) -> AccessPolicy.tokens(TokenFile.parse(file, bytes), readsRequireAuth), intervalMs);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalStateException("MAAS_REGISTRY_TOKENS_FILE: " + e.getMessage(), e);
+            }
+            LOG.log(System.Logger.Level.INFO, "registry auth: tokens from {0}; reads {1}", tokensFile.get(),
                     readsRequireAuth ? "need a token" : "are open");
-            accessPolicy = AccessPolicy.tokens(credentials, readsRequireAuth);
+            return tokensInForce.get();
         }
         return accessPolicy;
-    }
-
-    /**
-     * Swaps in the tokens file's new contents, so tokens are added and revoked without a restart.
-     * A file that no longer parses keeps the tokens in force (an ERROR says why) rather than locking everyone out.
-     */
-    synchronized void reloadTokens() {
-        try {
-            byte[] now = readTokensFile();
-            if (Arrays.equals(now, tokensLoaded)) {
-                return;
-            }
-            tokensLoaded = now;
-            var credentials = TokenFile.parse(Path.of(tokensFile.get()), now);
-            accessPolicy = AccessPolicy.tokens(credentials, readsRequireAuth);
-            LOG.log(System.Logger.Level.INFO, "registry auth: reloaded {0} subjects from {1}", credentials.size(), tokensFile.get());
-        } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.ERROR, "tokens file " + tokensFile.get() + " changed but cannot be used, the previous tokens "
-                    + "stay in force: " + e.getMessage());
-        }
-    }
-
-    private byte[] readTokensFile() {
-        try {
-            return Files.readAllBytes(Path.of(tokensFile.get()));
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read MAAS_REGISTRY_TOKENS_FILE " + tokensFile.get(), e);
-        }
     }
 
     private StoreConfig storeConfig() {

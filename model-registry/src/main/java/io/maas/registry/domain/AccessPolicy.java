@@ -1,5 +1,7 @@
 package io.maas.registry.domain;
 
+import io.maas.auth.ApiKeys;
+
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.Comparator;
@@ -88,13 +90,21 @@ public final class AccessPolicy {
 
     private Optional<Actor> lookup(String token) {
         byte[] presented = token.getBytes(StandardCharsets.UTF_8);
+        byte[] hashed = (HASHED + ApiKeys.hash(token)).getBytes(StandardCharsets.UTF_8);
         Actor found = null;
-        // Compare against every credential in constant time, so timing does not reveal a prefix.
+        // Compare against every credential in constant time, so timing does not reveal a prefix. A
+        // token stored as sha256:<hex> (as the router's API keys are) is compared by its hash.
         for (var c : credentials) {
-            if (c.token().isPresent() && MessageDigest.isEqual(presented, c.token().get().getBytes(StandardCharsets.UTF_8))) {
-                found = new Actor(c.subject(), c.role());
+            if (c.token().isPresent()) {
+                String stored = c.token().get();
+                byte[] candidate = stored.startsWith(HASHED) ? hashed : presented;
+                if (MessageDigest.isEqual(candidate, stored.getBytes(StandardCharsets.UTF_8))) {
+                    found = new Actor(c.subject(), c.role());
+                }
             }
         }
         return Optional.ofNullable(found);
     }
+
+    private static final String HASHED = "sha256:";
 }
