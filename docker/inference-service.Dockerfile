@@ -5,7 +5,8 @@
 #   docker build -f docker/inference-service.Dockerfile -t maas/inference-service:0.1.0 .
 # Models are not in the image: the Helm chart copies them into an emptyDir at start
 # (MAAS_MODEL_REPOSITORY). Runs as uid 10001 with a read-only root filesystem; /tmp must be
-# writable (ONNX Runtime unpacks its native library into java.io.tmpdir).
+# writable (ONNX Runtime unpacks its native library into java.io.tmpdir). The heap is a quarter of the
+# container's memory limit (ONNX Runtime keeps models outside it); docs/benchmarks.md, "Memory".
 FROM eclipse-temurin:17-jre
 
 LABEL org.opencontainers.image.title="maas-inference-service" \
@@ -26,7 +27,8 @@ RUN ls /deployments/lib/main/ | grep -q '^com.microsoft.onnxruntime.onnxruntime-
  && ! ls /deployments/lib/main/ | grep -q 'onnxruntime_gpu'
 
 ENV LANG=C.UTF-8 \
-    JAVA_OPTS="-XX:MaxRAMPercentage=75 -XX:+ExitOnOutOfMemoryError" \
+    JAVA_OPTS="-XX:MaxRAMPercentage=25 -XX:MaxDirectMemorySize=64m -XX:+UseSerialGC -XX:TrimNativeHeapInterval=5000 -XX:+ExitOnOutOfMemoryError" \
+    MALLOC_ARENA_MAX=2 \
     MAAS_GRPC_PORT=8001 \
     MAAS_HTTP_PORT=8000 \
     MAAS_MODEL_REPOSITORY=/models \

@@ -489,6 +489,37 @@ async function main() {
     eq(deps.map((d) => d.metadata.name).sort(), ["maas-minilm-canary", "maas-minilm-stable", "maas-tiny-stable"], "inference Deployments");
     for (const d of deps) eq(tracingEnv(envOf(container(d, "inference"))), ["false", "http://otel-collector.observability:4317", "0.05"], `${d.metadata.name} tracing env`);
   });
+  check("inference (defaults, every profile): ORT telemetry off, MALLOC_ARENA_MAX=2, heap a share of the memory limit", () => {
+    for (const p of ["defaults", "cpu", "gpu", "canary"]) {
+      for (const d of R(p).inference()) {
+        const c = container(d, "inference");
+        const env = envOf(c);
+        eq([env.ORT_DISABLE_TELEMETRY, env.MALLOC_ARENA_MAX], ["1", "2"], `${p} ${d.metadata.name} ORT_DISABLE_TELEMETRY, MALLOC_ARENA_MAX`);
+        for (const f of ["-XX:MaxRAMPercentage=25", "-XX:MaxDirectMemorySize=64m", "-XX:+UseSerialGC", "-XX:+ExitOnOutOfMemoryError"]) {
+          assert(env.JAVA_OPTS.split(" ").includes(f), `${p} ${d.metadata.name}: JAVA_OPTS lacks ${f}: ${env.JAVA_OPTS}`);
+        }
+        assert(c.resources.limits.memory, `${p} ${d.metadata.name}: no memory limit to size the heap from`);
+      }
+    }
+  });
+  check("inference (defaults): memory request 512Mi and limit 768Mi, from the measured RSS (docs/benchmarks.md, Memory)", () => {
+    for (const d of R("defaults").inference()) {
+      const res = container(d, "inference").resources;
+      eq([res.requests.memory, res.limits.memory], ["512Mi", "768Mi"], `${d.metadata.name} memory request, limit`);
+    }
+  });
+  check("inference: mallocArenaMax null leaves glibc's default (no MALLOC_ARENA_MAX)", () => {
+    for (const d of new Render("malloc-default", [P("cpu")], ["inference.mallocArenaMax=null"]).inference()) {
+      eq(envOf(container(d, "inference")).MALLOC_ARENA_MAX, undefined, `${d.metadata.name} MALLOC_ARENA_MAX`);
+    }
+  });
+  check("inference: a pod without a memory limit is refused (the heap is derived from it)", () => {
+    const f = join(work, "no-memory-limit.yaml");
+    writeFileSync(f, "inference:\n  resources:\n    limits: null\n");
+    const r = run(HELM, ["template", "maas", chart, ...valueArgs([f])]);
+    assert(r.status !== 0, "rendered without error");
+    assert(r.stderr.includes("models[minilm].stable: the inference container needs resources.limits.memory"), `unexpected error:\n${r.stderr}`);
+  });
   check("inference (defaults, every profile): tracing left off (the image's default)", () => {
     for (const p of ["defaults", "cpu", "gpu", "canary"]) {
       for (const d of R(p).inference()) {
@@ -646,7 +677,7 @@ async function main() {
     const re = envOf(container(r.get("Deployment", "maas-router"), "router"));
     eq([re.MAAS_CANARY_MAX_ERROR_RATE_DELTA, re.MAAS_CANARY_MAX_P99_MS, re.MAAS_CANARY_WINDOW_SECONDS, re.MAAS_ENDPOINTS_NAMESPACE], ["0.02", "250", "30", "serving"], "router canary env");
     eq(container(d, "inference").resources.requests.cpu, "1", "canary inherits default resources");
-    eq(container(r.get("Deployment", "maas-minilm-stable"), "inference").resources, { limits: { memory: "2Gi" }, requests: { cpu: "2", memory: "1Gi" } }, "per-track resources merged over defaults");
+    eq(container(r.get("Deployment", "maas-minilm-stable"), "inference").resources, { limits: { memory: "768Mi" }, requests: { cpu: "2", memory: "512Mi" } }, "per-track resources merged over defaults");
   });
 
   // helm test hook

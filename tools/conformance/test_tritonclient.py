@@ -128,7 +128,7 @@ def server(tmp_path_factory):
 
     grpc_port, http_port = _free_ports(2)
     env = dict(os.environ)
-    env.pop("ORT_DISABLE_TELEMETRY", None)  # the service pins an ORT without telemetry
+    env["ORT_DISABLE_TELEMETRY"] = "1"  # ONNX Runtime 1.29+ writes telemetry files without it
     env["MAAS_GRPC_PORT"] = str(grpc_port)
     env["MAAS_HTTP_PORT"] = str(http_port)
     # A TMPDIR of its own, to see whether ONNX Runtime drops telemetry files (.ses, mat-debug-*).
@@ -461,6 +461,64 @@ def test_http_wrong_shape_is_400(http_client):
     a = np.zeros((2, 8), dtype=np.float32)
     status, msg = _status(lambda: http_client.infer("simple", _http_inputs({"INPUT0": a, "INPUT1": a}, binary=False)))
     assert status == "400", msg
+
+
+# --------------------------------------------------------------------------- pipelines (text in)
+
+def _reference(name):
+    import json
+    path = REPO / "inference-service" / "src" / "test" / "resources" / "pipelines" / name
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _text_input(texts, client_module):
+    arr = np.array([[t.encode("utf-8")] for t in texts], dtype=np.object_)
+    inp = client_module.InferInput("TEXT", list(arr.shape), "BYTES")
+    inp.set_data_from_numpy(arr)
+    return inp
+
+
+def test_minilm_embed_text_in_embedding_out(client):
+    """The pipeline as Triton's client sees an ensemble: BYTES text in, FP32 [n, 384] out."""
+    md = client.get_model_metadata("minilm-embed")
+    assert md.platform == "ensemble", md
+    cfg = client.get_model_config("minilm-embed").config
+    assert [s.model_name for s in cfg.ensemble_scheduling.step] == ["minilm-tokenizer", "minilm", "mean-pooling"]
+    ref = _reference("minilm-embed-reference.json")["sentences"]
+    result = client.infer("minilm-embed", [_text_input([s["text"] for s in ref], grpcclient)])
+    got = result.as_numpy("EMBEDDING")
+    want = np.array([s["embedding"] for s in ref], dtype=np.float32)
+    assert got.shape == want.shape == (len(ref), 384), got.shape
+    diff = float(np.max(np.abs(got - want)))
+    assert diff <= TOLERANCE, f"max abs diff {diff} > {TOLERANCE}"
+
+
+def test_minilm_classify_over_http(http_client):
+    ref = _reference("minilm-classify-reference.json")["texts"]
+    result = http_client.infer("minilm-classify", [_text_input([t["text"] for t in ref], httpclient)])
+    labels = [[l.decode("utf-8") for l in row] for row in result.as_numpy("LABEL")]
+    assert labels == [t["labels"] for t in ref], labels
+    np.testing.assert_allclose(result.as_numpy("SCORE"), [t["scores"] for t in ref], atol=TOLERANCE)
+
+
+def test_classification_extension_class_count(client):
+    """tritonclient's class_count: the output comes back as 'score:index:label', best first."""
+    embedded = client.infer("minilm-embed", [_text_input(["My flight to Rome was delayed by six hours."],
+                                                         grpcclient)]).as_numpy("EMBEDDING")
+    inp = grpcclient.InferInput("embedding", list(embedded.shape), "FP32")
+    inp.set_data_from_numpy(embedded)
+    result = client.infer("topic-zero-shot", [inp],
+                          outputs=[grpcclient.InferRequestedOutput("scores", class_count=2)])
+    top = [e.decode("utf-8") for e in result.as_numpy("scores").reshape(-1)]
+    assert len(top) == 2 and top[0].endswith(":3:travel"), top
+
+
+def test_bad_text_is_invalid_argument(client):
+    arr = np.array([[b"\xc3"]], dtype=np.object_)
+    inp = grpcclient.InferInput("TEXT", [1, 1], "BYTES")
+    inp.set_data_from_numpy(arr)
+    status, msg = _status(lambda: client.infer("minilm-embed", [inp]))
+    assert "INVALID_ARGUMENT" in status and "UTF-8" in msg, (status, msg)
 
 
 # --------------------------------------------------------------------------- repository extension

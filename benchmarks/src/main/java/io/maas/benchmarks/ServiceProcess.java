@@ -22,11 +22,21 @@ final class ServiceProcess implements AutoCloseable {
     private final Process process;
     private final Path log;
     private final ManagedChannel channel;
+    private final int httpPort;
 
-    private ServiceProcess(Process process, Path log, ManagedChannel channel) {
+    private ServiceProcess(Process process, Path log, ManagedChannel channel, int httpPort) {
         this.process = process;
         this.log = log;
         this.channel = channel;
+        this.httpPort = httpPort;
+    }
+
+    /** The service's Prometheus metrics (GET /metrics). */
+    String metrics() throws IOException, InterruptedException {
+        var client = java.net.http.HttpClient.newHttpClient();
+        var request = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + httpPort
+                + "/metrics")).build();
+        return client.send(request, java.net.http.HttpResponse.BodyHandlers.ofString()).body();
     }
 
     ManagedChannel channel() {
@@ -35,6 +45,11 @@ final class ServiceProcess implements AutoCloseable {
 
     Path log() {
         return log;
+    }
+
+    /** The service's process id, e.g. to read its /proc/PID/status. */
+    long pid() {
+        return process.pid();
     }
 
     /** Writes {@code <dir>/<model>/config.pbtxt} and links {@code <dir>/<model>/<v>/model.onnx} for each workload. */
@@ -57,22 +72,31 @@ final class ServiceProcess implements AutoCloseable {
     /** Starts the service and waits until it and every model are ready; fixed ports are shifted by portOffset. */
     static ServiceProcess start(Path jar, Path repository, List<String> models, Options o, Path log, int portOffset)
             throws Exception {
+        return start(jar, repository, models, o, log, portOffset, List.of(), java.util.Map.of());
+    }
+
+    /** As above, with JVM flags added after the options' own and environment variables set for the service. */
+    static ServiceProcess start(Path jar, Path repository, List<String> models, Options o, Path log, int portOffset,
+                                List<String> extraJvmOpts, java.util.Map<String, String> extraEnv) throws Exception {
         int grpcPort = o.grpcPort() > 0 ? o.grpcPort() + portOffset : freePort();
         int httpPort = o.httpPort() > 0 ? o.httpPort() + portOffset : freePort();
         String java = ProcessHandle.current().info().command().orElse("java");
         List<String> cmd = new ArrayList<>();
         cmd.add(java);
         cmd.addAll(o.serverJvmOpts());
+        cmd.addAll(extraJvmOpts);
         cmd.addAll(List.of("-jar", jar.toAbsolutePath().toString(), "--model-repository",
                 repository.toAbsolutePath().toString()));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().put("MAAS_GRPC_PORT", Integer.toString(grpcPort));
         pb.environment().put("MAAS_HTTP_PORT", Integer.toString(httpPort));
         pb.environment().put("MAAS_ONNX_INTRA_OP_THREADS", Integer.toString(o.intraOpThreads()));
+        pb.environment().put("ORT_DISABLE_TELEMETRY", "1");
+        pb.environment().putAll(extraEnv);
         Process p = pb.start();
         ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", grpcPort).usePlaintext()
                 .directExecutor().maxInboundMessageSize(64 << 20).build();
-        ServiceProcess service = new ServiceProcess(p, log, channel);
+        ServiceProcess service = new ServiceProcess(p, log, channel, httpPort);
         try {
             service.awaitReady(models);
         } catch (Exception e) {

@@ -31,6 +31,8 @@ public final class ServiceProcess {
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
         pb.environment().put("TMPDIR", dir.toString());
+        // ONNX Runtime 1.29+ writes telemetry files without it; callers' env may still override.
+        pb.environment().put("ORT_DISABLE_TELEMETRY", "1");
         pb.environment().putAll(env);
         return pb.start();
     }

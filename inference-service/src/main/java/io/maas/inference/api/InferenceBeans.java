@@ -18,6 +18,7 @@ import grpc.health.v1.HealthOuterClass.HealthCheckResponse.ServingStatus;
 import io.maas.inference.adapters.config.PbtxtModelConfigReader;
 import io.maas.inference.adapters.metrics.MicrometerInferenceMetrics;
 import io.maas.inference.adapters.onnx.OnnxModelLoader;
+import io.maas.inference.adapters.steps.Steps;
 import io.maas.inference.adapters.tracing.OtelInferenceTracing;
 import io.maas.inference.domain.Device;
 import io.maas.inference.domain.InferenceEngine;
@@ -61,6 +62,7 @@ public class InferenceBeans {
     ModelRepository repository(@ConfigProperty(name = "maas.model-repository") Optional<String> root,
                                @ConfigProperty(name = "maas.device") String device,
                                @ConfigProperty(name = "maas.onnx.intra-op-threads") int threads,
+                               @ConfigProperty(name = "maas.onnx.cpu-arena") boolean cpuArena,
                                PbtxtModelConfigReader configReader, InferenceMetrics metrics,
                                InferenceTracing tracing) {
         Path dir = Path.of(root.orElseThrow(() -> new IllegalStateException(
@@ -71,7 +73,8 @@ public class InferenceBeans {
         } catch (IllegalArgumentException e) {
             throw new IllegalStateException("MAAS_DEVICE/maas.device is '" + device + "'; use cpu or cuda");
         }
-        return new ModelRepository(dir, new OnnxModelLoader(parsed, threads), configReader, metrics, tracing);
+        return new ModelRepository(dir, new Steps(new OnnxModelLoader(parsed, threads, cpuArena)), configReader, metrics,
+                tracing);
     }
 
     void closeRepository(@Disposes ModelRepository repository) {

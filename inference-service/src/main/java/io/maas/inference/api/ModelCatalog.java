@@ -10,6 +10,7 @@ import io.maas.inference.domain.InferenceException;
 import io.maas.inference.domain.ModelRepository;
 import io.maas.inference.domain.ModelSettings;
 import io.maas.inference.domain.ModelVersion;
+import io.maas.inference.domain.PipelineStep;
 import io.maas.inference.domain.ServedModel;
 import io.maas.inference.domain.TensorSpec;
 import io.maas.inference.domain.VersionPolicy;
@@ -19,6 +20,7 @@ import io.maas.proto.inference.ModelInput;
 import io.maas.proto.inference.ModelInstanceGroup;
 import io.maas.proto.inference.ModelMetadataResponse;
 import io.maas.proto.inference.ModelOutput;
+import io.maas.proto.inference.ModelParameter;
 import io.maas.proto.inference.ModelQueuePolicy;
 import io.maas.proto.inference.ModelVersionPolicy;
 import io.maas.proto.inference.RepositoryIndexResponse;
@@ -26,15 +28,14 @@ import io.maas.proto.inference.RepositoryIndexResponse;
 /** Describes served models (metadata, config, repository index) for both frontends. */
 @Singleton
 public class ModelCatalog {
-    static final String PLATFORM = "onnxruntime_onnx";
-
     @Inject
     ModelRepository repository;
 
     public ModelMetadataResponse metadata(String name, String version) {
         ModelVersion v = repository.resolve(name, version);
         ServedModel model = repository.model(name).orElseThrow();
-        ModelMetadataResponse.Builder b = ModelMetadataResponse.newBuilder().setName(name).setPlatform(PLATFORM);
+        ModelMetadataResponse.Builder b = ModelMetadataResponse.newBuilder().setName(name)
+                .setPlatform(model.settings().platform());
         model.versions().values().stream().filter(ModelVersion::isReady).forEach(r -> b.addVersions(r.versionLabel()));
         v.runner().inputs().forEach(t -> b.addInputs(tensor(t)));
         v.runner().outputs().forEach(t -> b.addOutputs(tensor(t)));
@@ -53,26 +54,42 @@ public class ModelCatalog {
     public ModelConfig config(String name, String version) {
         ModelVersion v = repository.resolve(name, version);
         ModelSettings s = repository.model(name).orElseThrow().settings();
-        ModelConfig.Builder b = ModelConfig.newBuilder().setName(name).setPlatform(PLATFORM).setBackend("onnxruntime")
-                .setMaxBatchSize(s.maxBatchSize()).setDefaultModelFilename(s.modelFilename());
+        ModelConfig.Builder b = ModelConfig.newBuilder().setName(name).setMaxBatchSize(s.maxBatchSize());
+        if (s.platform().equals(ModelSettings.ONNX)) {
+            b.setPlatform(ModelSettings.ONNX).setBackend("onnxruntime").setDefaultModelFilename(s.modelFilename());
+        } else if (s.isEnsemble()) {
+            b.setPlatform(ModelSettings.ENSEMBLE);
+            for (PipelineStep step : s.steps()) {
+                b.getEnsembleSchedulingBuilder().addStepBuilder().setModelName(step.modelName())
+                        .setModelVersion(step.modelVersion()).putAllInputMap(step.inputMap())
+                        .putAllOutputMap(step.outputMap());
+            }
+        } else {
+            b.setBackend(s.platform()).setDefaultModelFilename(s.modelFilename());
+        }
+        s.parameters().forEach((k, val) -> b.putParameters(k, ModelParameter.newBuilder().setStringValue(val).build()));
         for (TensorSpec t : v.runner().inputs()) {
             b.addInput(ModelInput.newBuilder().setName(t.name())
                     .setDataType(PbtxtModelConfigReader.dataType(t.datatype()))
-                    .addAllDims(Arrays.stream(dims(t, s)).boxed().toList()));
+                    .addAllDims(Arrays.stream(dims(t, s)).boxed().toList())
+                    .setAllowRaggedBatch(s.raggedInputs().contains(t.name())));
         }
         for (TensorSpec t : v.runner().outputs()) {
             b.addOutput(ModelOutput.newBuilder().setName(t.name())
                     .setDataType(PbtxtModelConfigReader.dataType(t.datatype()))
-                    .addAllDims(Arrays.stream(dims(t, s)).boxed().toList()));
+                    .addAllDims(Arrays.stream(dims(t, s)).boxed().toList())
+                    .setLabelFilename(s.labelFiles().getOrDefault(t.name(), "")));
         }
-        if (s.batchingEnabled()) {
+        if (s.batchingEnabled() && !s.isEnsemble()) {
             b.setDynamicBatching(ModelDynamicBatching.newBuilder()
                     .setMaxQueueDelayMicroseconds(s.maxQueueDelayMicros())
                     .setDefaultQueuePolicy(ModelQueuePolicy.newBuilder().setMaxQueueSize(s.maxQueueSize())));
         }
-        b.addInstanceGroup(ModelInstanceGroup.newBuilder().setCount(s.instanceCount())
+        if (!s.isEnsemble()) {
+            b.addInstanceGroup(ModelInstanceGroup.newBuilder().setCount(s.instanceCount())
                 .setKind(v.runner().executionProvider().startsWith("CUDA") ? ModelInstanceGroup.Kind.KIND_GPU
                         : ModelInstanceGroup.Kind.KIND_CPU));
+        }
         ModelVersionPolicy.Builder policy = ModelVersionPolicy.newBuilder();
         if (s.versionPolicy() instanceof VersionPolicy.Latest l) {
             policy.setLatest(ModelVersionPolicy.Latest.newBuilder().setNumVersions(l.count()));

@@ -26,7 +26,7 @@ import org.jboss.logging.Logger;
  * of one caller's input is split and re-run so that its other callers still get their results.
  * The queue is bounded: a full queue refuses at once instead of letting latency grow without limit.
  */
-public final class BatchScheduler implements AutoCloseable {
+public final class BatchScheduler implements Scheduler {
     private static final Logger LOG = Logger.getLogger(BatchScheduler.class);
 
     private final String model;
@@ -64,6 +64,7 @@ public final class BatchScheduler implements AutoCloseable {
     }
 
     /** Queues a validated request; fails at once with RESOURCE_EXHAUSTED when the queue is full. */
+    @Override
     public CompletableFuture<InferResult> submit(InferRequest request) {
         if (!accepting) {
             throw InferenceException.unavailable("model '" + model + "' version " + version
@@ -82,6 +83,7 @@ public final class BatchScheduler implements AutoCloseable {
         return pending.result();
     }
 
+    @Override
     public int queued() {
         return queue.size();
     }
@@ -145,7 +147,7 @@ public final class BatchScheduler implements AutoCloseable {
                         break;
                     }
                 }
-                if (rows + next.rows() > limit || !joinable(first.request(), next.request())) {
+                if (rows + next.rows() > limit || !joinable(first.request(), next.request(), settings.raggedInputs())) {
                     held = next;
                     break;
                 }
@@ -157,15 +159,27 @@ public final class BatchScheduler implements AutoCloseable {
         }
     }
 
-    /** Requests join when every input has the same row shape (all but the batch dimension). */
-    private static boolean joinable(InferRequest a, InferRequest b) {
+    /**
+     * Requests join when every input has the same row shape (all but the batch dimension), or, for
+     * an input marked allow_ragged_batch, the same rank (the batch pads it, see {@link Ragged}).
+     */
+    static boolean joinable(InferRequest a, InferRequest b, Set<String> ragged) {
         if (a.inputs().size() != b.inputs().size()) {
             return false;
         }
-        Map<String, Tensor> other = b.inputs().stream().collect(Collectors.toMap(Tensor::name, Function.identity()));
         for (Tensor t : a.inputs()) {
-            Tensor u = other.get(t.name());
-            if (u == null || !Shapes.sameRowShape(t.shape(), u.shape())) {
+            Tensor u = null;
+            for (Tensor candidate : b.inputs()) {
+                if (candidate.name().equals(t.name())) {
+                    u = candidate;
+                    break;
+                }
+            }
+            if (u == null) {
+                return false;
+            }
+            boolean padded = t.datatype() != Datatype.BYTES && ragged.contains(t.name());
+            if (padded ? t.shape().length != u.shape().length : !Shapes.sameRowShape(t.shape(), u.shape())) {
                 return false;
             }
         }
@@ -201,7 +215,8 @@ public final class BatchScheduler implements AutoCloseable {
      */
     private void run(List<Pending> batch) {
         try {
-            Map<String, Tensor> inputs = batch.size() == 1 ? byName(batch.get(0).request().inputs()) : join(batch);
+            Map<String, Tensor> inputs = batch.size() == 1 ? byName(batch.get(0).request().inputs())
+                    : join(batch, settings.raggedInputs());
             Set<String> outputs = requestedOutputs(batch);
             long totalRows = batch.stream().mapToLong(Pending::rows).sum();
             for (Pending p : batch) {
@@ -213,11 +228,14 @@ public final class BatchScheduler implements AutoCloseable {
             // Every caller's rows are cut before anyone is answered: a failure here fails them all alike.
             List<List<Tensor>> owns = new ArrayList<>(batch.size());
             long offset = 0;
+            Map<String, Long> padded = batch.size() == 1 || settings.raggedInputs().isEmpty() ? Map.of()
+                    : dimensionSizes(inputs.values());
             for (Pending p : batch) {
                 List<Tensor> own = new ArrayList<>();
+                Map<String, Long> mine = padded.isEmpty() ? Map.of() : dimensionSizes(p.request().inputs());
                 for (String name : wanted(p.request())) {
                     Tensor out = result.get(name);
-                    own.add(batch.size() == 1 ? out : slice(out, offset, p.rows(), totalRows));
+                    own.add(batch.size() == 1 ? out : slice(out, offset, p.rows(), totalRows, padded, mine));
                 }
                 offset += p.rows();
                 owns.add(own);
@@ -280,8 +298,32 @@ public final class BatchScheduler implements AutoCloseable {
         return tensors.stream().collect(Collectors.toMap(Tensor::name, Function.identity()));
     }
 
-    /** Concatenates each input along the batch dimension: one bulk copy per request and input. */
-    private static Map<String, Tensor> join(List<Pending> batch) {
+    /** The size of every named variable dimension (batch excluded) of the given inputs. */
+    private Map<String, Long> dimensionSizes(java.util.Collection<Tensor> tensors) {
+        Map<String, Long> sizes = new HashMap<>();
+        for (Tensor t : tensors) {
+            if (!settings.raggedInputs().contains(t.name())) {
+                continue;
+            }
+            TensorSpec spec = runner.inputs().stream().filter(s -> s.name().equals(t.name())).findFirst().orElse(null);
+            if (spec == null) {
+                continue;
+            }
+            for (int d = 1; d < t.shape().length && d < spec.dimensionNames().size(); d++) {
+                String dim = spec.dimensionNames().get(d);
+                if (!dim.isEmpty() && spec.shape()[d] < 0) {
+                    sizes.put(dim, t.shape()[d]);
+                }
+            }
+        }
+        return sizes;
+    }
+
+    /**
+     * Concatenates each input along the batch dimension: one bulk copy per request and input, or,
+     * for a ragged input whose sizes differ within the batch, a zero-padded copy.
+     */
+    private static Map<String, Tensor> join(List<Pending> batch, Set<String> ragged) {
         List<Tensor> firstInputs = batch.get(0).request().inputs();
         Map<String, Tensor> joined = new HashMap<>();
         for (Tensor template : firstInputs) {
@@ -293,7 +335,10 @@ public final class BatchScheduler implements AutoCloseable {
             long rows = parts.stream().mapToLong(Tensor::rows).sum();
             long[] shape = template.shape().clone();
             shape[0] = rows;
-            if (template.datatype() == Datatype.BYTES) {
+            if (ragged.contains(template.name()) && template.datatype() != Datatype.BYTES
+                    && parts.stream().anyMatch(t -> !Shapes.sameRowShape(t.shape(), template.shape()))) {
+                joined.put(template.name(), Ragged.pad(template.name(), parts, Ragged.maxRowShape(parts)));
+            } else if (template.datatype() == Datatype.BYTES) {
                 byte[][] all = parts.stream().flatMap(t -> Arrays.stream(t.strings())).toArray(byte[][]::new);
                 joined.put(template.name(), Tensor.ofStrings(template.name(), shape, all));
             } else {
@@ -307,12 +352,33 @@ public final class BatchScheduler implements AutoCloseable {
         return joined;
     }
 
-    /** The rows [offset, offset+rows) of a batched output; shares memory with it. */
-    private Tensor slice(Tensor out, long offset, long rows, long totalRows) {
+    /**
+     * The rows [offset, offset+rows) of a batched output; shares memory with it unless the batch was
+     * padded: then each dimension named like a padded one is cut back to the caller's own size.
+     */
+    private Tensor slice(Tensor out, long offset, long rows, long totalRows, Map<String, Long> padded,
+                         Map<String, Long> mine) {
         if (out.shape().length == 0 || out.shape()[0] != totalRows) {
             throw new InferenceException(InferenceException.Kind.INTERNAL, "output '" + out.name() + "' of model '"
                     + model + "' has shape " + Shapes.format(out.shape()) + ", not " + totalRows
                     + " rows: the model does not keep the batch dimension; set max_batch_size: 0");
+        }
+        if (!padded.isEmpty() && out.datatype() != Datatype.BYTES) {
+            TensorSpec spec = runner.outputs().stream().filter(s -> s.name().equals(out.name())).findFirst()
+                    .orElse(null);
+            long[] own = Arrays.copyOfRange(out.shape(), 1, out.shape().length);
+            boolean cut = false;
+            for (int d = 1; spec != null && d < out.shape().length && d < spec.dimensionNames().size(); d++) {
+                String dim = spec.dimensionNames().get(d);
+                Long size = mine.get(dim);
+                if (size != null && out.shape()[d] == padded.get(dim) && size < out.shape()[d]) {
+                    own[d - 1] = size;
+                    cut = true;
+                }
+            }
+            if (cut) {
+                return Ragged.crop(out, offset, rows, own);
+            }
         }
         long[] shape = out.shape().clone();
         shape[0] = rows;

@@ -39,12 +39,59 @@ public final class InferenceEngine {
         try {
             ServedModel model = repository.model(request.modelName()).orElseThrow(
                     () -> InferenceException.unavailable("model '" + request.modelName() + "' was just unloaded"));
-            validate(model.settings(), version, request);
-            return version.scheduler().submit(request);
+            InferRequest conformed = conform(model.settings(), version, request);
+            validate(model.settings(), version, conformed);
+            checkClassifications(model, version, conformed);
+            CompletableFuture<InferResult> result = version.scheduler().submit(conformed);
+            return conformed.classifications().isEmpty() ? result : result.thenApply(r -> classify(model, r,
+                    conformed.classifications()));
         } catch (InferenceException e) {
             metrics.failed(version.model(), version.versionLabel(), e.kind());
             throw e;
         }
+    }
+
+    /**
+     * A batching model whose input rows are one element ([-1, 1], e.g. one text per row) also takes
+     * that input as a flat list, shape [n], as [n, 1]: what curl users and many clients send.
+     */
+    static InferRequest conform(ModelSettings settings, ModelVersion version, InferRequest request) {
+        if (settings.maxBatchSize() <= 0) {
+            return request;
+        }
+        List<Tensor> inputs = null;
+        for (int i = 0; i < request.inputs().size(); i++) {
+            Tensor t = request.inputs().get(i);
+            TensorSpec spec = version.runner().inputs().stream().filter(s -> s.name().equals(t.name())).findFirst()
+                    .orElse(null);
+            if (spec != null && spec.shape().length == 2 && spec.shape()[1] == 1 && t.shape().length == 1) {
+                if (inputs == null) {
+                    inputs = new java.util.ArrayList<>(request.inputs());
+                }
+                inputs.set(i, new Tensor(t.name(), t.datatype(), new long[]{t.shape()[0], 1}, t.data(), t.strings()));
+            }
+        }
+        return inputs == null ? request : request.withInputs(List.copyOf(inputs));
+    }
+
+    private static void checkClassifications(ServedModel model, ModelVersion version, InferRequest request) {
+        for (Map.Entry<String, Integer> c : request.classifications().entrySet()) {
+            if (version.runner().outputs().stream().noneMatch(o -> o.name().equals(c.getKey()))) {
+                throw InferenceException.invalid("classification asked for output '" + c.getKey() + "', which model '"
+                        + model.name() + "' does not have; its outputs are " + describe(version.runner().outputs()));
+            }
+            if (c.getValue() < 1) {
+                throw InferenceException.invalid("classification of output '" + c.getKey() + "' asks for "
+                        + c.getValue() + " classes; ask for 1 or more");
+            }
+        }
+    }
+
+    private static InferResult classify(ServedModel model, InferResult result, Map<String, Integer> wanted) {
+        List<Tensor> outputs = result.outputs().stream().map(t -> wanted.containsKey(t.name())
+                ? Classification.topK(t, wanted.get(t.name()), model.labels().getOrDefault(t.name(), List.of()))
+                : t).toList();
+        return new InferResult(result.modelName(), result.modelVersion(), result.id(), outputs);
     }
 
     static void validate(ModelSettings settings, ModelVersion version, InferRequest request) {

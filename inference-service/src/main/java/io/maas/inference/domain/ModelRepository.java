@@ -36,6 +36,13 @@ public final class ModelRepository implements AutoCloseable {
     private final InferenceMetrics metrics;
     private final InferenceTracing tracing;
     private final Map<String, ServedModel> models = new ConcurrentHashMap<>();
+    /** Runs pipelines' later steps, one thread per core: the steps are short CPU work, or a hand-off. */
+    private final java.util.concurrent.ExecutorService continuations = java.util.concurrent.Executors.newFixedThreadPool(
+            Runtime.getRuntime().availableProcessors(), r -> {
+                Thread t = new Thread(r, "pipeline-steps");
+                t.setDaemon(true);
+                return t;
+            });
 
     public ModelRepository(Path root, ModelLoader loader, ModelConfigReader configReader, InferenceMetrics metrics,
                            InferenceTracing tracing) {
@@ -56,10 +63,32 @@ public final class ModelRepository implements AutoCloseable {
             throw new IllegalStateException("model repository " + root.toAbsolutePath()
                     + " is not a directory; pass --model-repository DIR or set MAAS_MODEL_REPOSITORY");
         }
-        try (Stream<Path> dirs = Files.list(root)) {
-            dirs.filter(Files::isDirectory).map(d -> d.getFileName().toString()).sorted().forEach(this::load);
-        } catch (IOException e) {
-            throw new IllegalStateException("cannot list model repository " + root + ": " + e.getMessage(), e);
+        // A model that uses others (a pipeline's steps, a zero-shot classifier's embedding model) loads after
+        // them: its wiring is checked against them. Models in a cycle, or using a missing one, load last and fail.
+        Map<String, Set<String>> waiting = new java.util.LinkedHashMap<>();
+        for (String name : folders()) {
+            ModelSettings s = settingsOrNull(name);
+            waiting.put(name, s == null ? Set.of() : s.dependencies());
+        }
+        boolean progress = true;
+        while (!waiting.isEmpty() && progress) {
+            progress = false;
+            for (String name : List.copyOf(waiting.keySet())) {
+                if (waiting.get(name).stream().noneMatch(d -> waiting.containsKey(d) && !d.equals(name))) {
+                    waiting.remove(name);
+                    load(name);
+                    progress = true;
+                }
+            }
+        }
+        waiting.keySet().forEach(this::load);
+    }
+
+    private ModelSettings settingsOrNull(String name) {
+        try {
+            return configReader.read(root.resolve(name));
+        } catch (InferenceException e) {
+            return null;
         }
     }
 
@@ -97,9 +126,13 @@ public final class ModelRepository implements AutoCloseable {
     /** Model folders present on disk, loaded or not. */
     public List<String> folders() {
         try (Stream<Path> dirs = Files.list(root)) {
-            return dirs.filter(Files::isDirectory).map(d -> d.getFileName().toString()).sorted().toList();
+            return dirs.filter(Files::isDirectory).map(d -> d.getFileName().toString())
+                    .filter(n -> !n.startsWith(".")).sorted().toList();
         } catch (IOException e) {
-            return List.of();
+            if (!Files.isDirectory(root)) {
+                return List.of();
+            }
+            throw new IllegalStateException("cannot list model repository " + root + ": " + e.getMessage(), e);
         }
     }
 
@@ -143,27 +176,56 @@ public final class ModelRepository implements AutoCloseable {
             settings = configReader.read(dir);
         } catch (InferenceException e) {
             LOG.errorf("model '%s' not loaded: %s", name, e.getMessage());
-            return new ServedModel(name, null, new TreeMap<>(), e.getMessage());
+            return new ServedModel(name, null, new TreeMap<>(), e.getMessage(), Map.of());
         }
         List<Long> found = versionsOnDisk(dir);
         List<Long> selected = settings.versionPolicy().select(found);
+        Map<String, List<String>> labels;
+        try {
+            labels = readLabels(dir, settings);
+        } catch (InferenceException e) {
+            LOG.errorf("model '%s' not loaded: %s", name, e.getMessage());
+            return new ServedModel(name, settings, new TreeMap<>(), e.getMessage(), Map.of());
+        }
         NavigableMap<Long, ModelVersion> versions = new TreeMap<>();
         for (long version : selected) {
             versions.put(version, loadVersion(name, version, dir, settings));
         }
-        String reason = selected.isEmpty() ? "no version folder with " + settings.modelFilename()
-                + " matches the version policy (found versions " + found + ")" : "";
+        String reason = selected.isEmpty() ? "no version folder" + (settings.isEnsemble() ? "" : " with "
+                + settings.modelFilename()) + " matches the version policy (found versions " + found + ")" : "";
         if (!reason.isEmpty()) {
             LOG.warnf("model '%s': %s", name, reason);
         }
-        return new ServedModel(name, settings, versions, reason);
+        return new ServedModel(name, settings, versions, reason, labels);
+    }
+
+    /** The labels files named by the config's outputs (label_filename), read once at load. */
+    private static Map<String, List<String>> readLabels(Path dir, ModelSettings settings) {
+        Map<String, List<String>> labels = new HashMap<>();
+        for (Map.Entry<String, String> e : settings.labelFiles().entrySet()) {
+            labels.put(e.getKey(), Labels.read(dir.resolve(e.getValue()), "output '" + e.getKey() + "'"));
+        }
+        return Map.copyOf(labels);
     }
 
     private ModelVersion loadVersion(String name, long version, Path dir, ModelSettings settings) {
         Path file = dir.resolve(Long.toString(version)).resolve(settings.modelFilename());
         try {
-            ModelRunner runner = loader.load(file, settings);
+            if (settings.isEnsemble()) {
+                Pipeline pipeline = new Pipeline(name, version, settings, this, metrics, continuations);
+                LOG.infof("pipeline '%s' version %d ready: %s", name, version, pipeline.order().stream()
+                        .map(PipelineStep::modelName).collect(Collectors.joining(" -> ")));
+                return ModelVersion.ready(name, version, pipeline, pipeline);
+            }
+            ModelRunner runner = loader.load(file, settings, this);
             checkDeclared(name, runner, settings);
+            checkRagged(name, runner, settings);
+            if (runner.runsInline()) {
+                LOG.infof("model '%s' version %d ready (%s, runs on the caller's thread)", name, version,
+                        settings.platform());
+                return ModelVersion.ready(name, version, runner,
+                        new DirectScheduler(name, Long.toString(version), runner, metrics));
+            }
             warmUp(name, version, runner);
             BatchScheduler scheduler = new BatchScheduler(name, Long.toString(version), runner, settings, metrics,
                     tracing);
@@ -237,6 +299,34 @@ public final class ModelRepository implements AutoCloseable {
         }
     }
 
+    /**
+     * Ragged inputs are padded to the longest in a batch and each caller's outputs cut back along the
+     * dimensions named like the padded ones: the model file must name them, or the batcher could not
+     * tell which output positions belong to whom.
+     */
+    private static void checkRagged(String name, ModelRunner runner, ModelSettings settings) {
+        for (String ragged : settings.raggedInputs()) {
+            TensorSpec in = runner.inputs().stream().filter(t -> t.name().equals(ragged)).findFirst()
+                    .orElseThrow(() -> fail(runner, "config of model '" + name + "' marks input '" + ragged
+                            + "' allow_ragged_batch but the model has no such input"));
+            for (int d = 1; d < in.shape().length; d++) {
+                if (in.shape()[d] < 0 && (in.dimensionNames().size() <= d || in.dimensionNames().get(d).isEmpty())) {
+                    throw fail(runner, "model '" + name + "' input '" + ragged + "' is allow_ragged_batch but its"
+                            + " variable dimension " + d + " has no name in the model file; the batcher needs"
+                            + " dimension names to cut each caller's outputs back");
+                }
+            }
+        }
+        if (!settings.raggedInputs().isEmpty() && settings.maxBatchSize() == 0) {
+            throw fail(runner, "config of model '" + name + "' uses allow_ragged_batch with max_batch_size 0");
+        }
+    }
+
+    private static InferenceException fail(ModelRunner runner, String message) {
+        runner.close();
+        return InferenceException.unavailable(message);
+    }
+
     private static void checkSubset(String name, String kind, List<TensorSpec> declared, List<TensorSpec> actual,
                                     int maxBatchSize) {
         for (TensorSpec d : declared) {
@@ -300,5 +390,6 @@ public final class ModelRepository implements AutoCloseable {
     public synchronized void close() {
         models.values().forEach(ModelRepository::closeVersions);
         models.clear();
+        continuations.shutdown();
     }
 }

@@ -22,6 +22,14 @@ public interface ModelRunner extends AutoCloseable {
      */
     Map<String, Tensor> run(Map<String, Tensor> inputs, Set<String> outputs);
 
+    /**
+     * True for cheap, thread-safe runners (the built-in processing steps): they run on the caller's
+     * thread without a queue, see {@link DirectScheduler}.
+     */
+    default boolean runsInline() {
+        return false;
+    }
+
     @Override
     void close();
 }

@@ -1,6 +1,8 @@
 package io.maas.inference.domain;
 
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 
 /**
  * Per-model serving settings from the model's config file, with defaults filled in.
@@ -11,12 +13,30 @@ import java.util.List;
  * @param maxQueueSize      requests waiting beyond this are refused at once
  * @param instanceCount     batches run in parallel on this many workers
  * @param declaredInputs    inputs listed in the config file, checked against the model; may be empty
+ * @param platform          what runs the model: {@link #ONNX}, {@link #ENSEMBLE} or a built-in step's backend name
+ * @param parameters        the config's parameters (backend settings such as a tokenizer's max_length)
+ * @param steps             the pipeline's steps when the platform is {@link #ENSEMBLE}
+ * @param raggedInputs      inputs whose variable dimensions may differ within a batch (padded by the batcher)
+ * @param labelFiles        output name to its labels file (in the model folder), for classification
  */
 public record ModelSettings(int maxBatchSize, boolean batchingEnabled, long maxQueueDelayMicros, int maxQueueSize,
                             int instanceCount, Device device, int deviceId, VersionPolicy versionPolicy,
-                            String modelFilename, List<TensorSpec> declaredInputs, List<TensorSpec> declaredOutputs) {
+                            String modelFilename, List<TensorSpec> declaredInputs, List<TensorSpec> declaredOutputs,
+                            String platform, Map<String, String> parameters, List<PipelineStep> steps,
+                            Set<String> raggedInputs, Map<String, String> labelFiles) {
 
     public static final String DEFAULT_MODEL_FILENAME = "model.onnx";
+    public static final String ONNX = "onnxruntime_onnx";
+    public static final String ENSEMBLE = "ensemble";
+
+    /** An ONNX model without pipeline, parameters, ragged inputs or labels. */
+    public ModelSettings(int maxBatchSize, boolean batchingEnabled, long maxQueueDelayMicros, int maxQueueSize,
+                         int instanceCount, Device device, int deviceId, VersionPolicy versionPolicy,
+                         String modelFilename, List<TensorSpec> declaredInputs, List<TensorSpec> declaredOutputs) {
+        this(maxBatchSize, batchingEnabled, maxQueueDelayMicros, maxQueueSize, instanceCount, device, deviceId,
+                versionPolicy, modelFilename, declaredInputs, declaredOutputs, ONNX, Map.of(), List.of(), Set.of(),
+                Map.of());
+    }
 
     /** Settings for a model folder without a config file. */
     public static ModelSettings defaults(int defaultQueueSize) {
@@ -27,5 +47,26 @@ public record ModelSettings(int maxBatchSize, boolean batchingEnabled, long maxQ
     /** Largest number of rows one run may carry. */
     public int batchLimit() {
         return batchingEnabled && maxBatchSize > 0 ? maxBatchSize : 1;
+    }
+
+    /** Models of the repository this one uses: its pipeline steps, or the embedding model a backend calls. */
+    public Set<String> dependencies() {
+        Set<String> names = new java.util.TreeSet<>();
+        steps.forEach(s -> names.add(s.modelName()));
+        String embedder = parameter("embedding_model", "");
+        if (!embedder.isEmpty()) {
+            names.add(embedder);
+        }
+        return names;
+    }
+
+    public boolean isEnsemble() {
+        return ENSEMBLE.equals(platform);
+    }
+
+    /** A parameter's value, or the default when the config does not set it. */
+    public String parameter(String key, String defaultValue) {
+        String v = parameters.get(key);
+        return v == null || v.isBlank() ? defaultValue : v.trim();
     }
 }

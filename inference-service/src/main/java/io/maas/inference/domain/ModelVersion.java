@@ -4,9 +4,9 @@ package io.maas.inference.domain;
  * One version of a model: READY with a runner and its scheduler, or UNAVAILABLE with the reason.
  */
 public record ModelVersion(String model, long version, ModelState state, String reason,
-                           ModelRunner runner, BatchScheduler scheduler) {
+                           ModelRunner runner, Scheduler scheduler) {
 
-    public static ModelVersion ready(String model, long version, ModelRunner runner, BatchScheduler scheduler) {
+    public static ModelVersion ready(String model, long version, ModelRunner runner, Scheduler scheduler) {
         return new ModelVersion(model, version, ModelState.READY, "", runner, scheduler);
     }
 

@@ -17,8 +17,9 @@ import io.maas.inference.TestModels;
 import io.quarkus.test.junit.QuarkusTest;
 
 /**
- * ONNX Runtime 1.29 writes telemetry files ($TMPDIR/.ses, mat-debug-PID.log); the version we pin
- * must leave none, after real inference through the service. The service runs in a JVM of its own
+ * ONNX Runtime 1.29 writes telemetry files ($TMPDIR/.ses, mat-debug-PID.log) unless ORT_DISABLE_TELEMETRY=1
+ * is set before the JVM starts; the service, started as everywhere with it set, must leave none after real
+ * inference. The service runs in a JVM of its own
  * (tag own-tmpdir: surefire execution 'no-telemetry') whose TMPDIR, java.io.tmpdir and working directory are a
  * folder emptied before the build's tests: the test checks that folder, never the shared /tmp,
  * where another program's files may be.
@@ -35,6 +36,8 @@ class NoTelemetryTest extends GrpcTestSupport {
         assertEquals(dir, Path.of(System.getenv("TMPDIR")).toRealPath(), "TMPDIR, which ONNX Runtime's native code reads");
         assertEquals(dir, Path.of(System.getProperty("java.io.tmpdir")).toRealPath(), "java.io.tmpdir");
         assertNotEquals(Path.of("/tmp").toRealPath(), dir);
+        assertEquals("1", System.getenv("ORT_DISABLE_TELEMETRY"),
+                "ORT_DISABLE_TELEMETRY=1, set for every test JVM by the parent pom's surefire configuration");
 
         stub().modelInfer(TestModels.minilm("1", 1, 8));
         stub().modelInfer(TestModels.minilm("2", 1, 8));

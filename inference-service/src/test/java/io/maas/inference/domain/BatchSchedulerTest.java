@@ -108,7 +108,7 @@ class BatchSchedulerTest {
     private void start(int maxBatch, int queue) {
         ModelSettings settings = new ModelSettings(maxBatch, maxBatch > 1, 0, queue, 1, Device.CPU, 0,
                 new VersionPolicy.All(), "model.onnx", List.of(), List.of());
-        runner = new GatedRunner(new OnnxModelLoader(Device.CPU, 1)
+        runner = new GatedRunner(new OnnxModelLoader(Device.CPU, 1, true)
                 .load(TestModels.repository().resolve("simple/1/model.onnx"), settings));
         scheduler = new BatchScheduler("simple", "1", runner, settings, InferenceMetrics.NONE, tracing);
     }

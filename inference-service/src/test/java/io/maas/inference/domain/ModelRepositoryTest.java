@@ -35,7 +35,7 @@ class ModelRepositoryTest {
     }
 
     private ModelRepository load() {
-        repository = new ModelRepository(root, new OnnxModelLoader(Device.CPU, 1), new PbtxtModelConfigReader(16),
+        repository = new ModelRepository(root, new OnnxModelLoader(Device.CPU, 1, true), new PbtxtModelConfigReader(16),
                 InferenceMetrics.NONE, InferenceTracing.NONE);
         repository.loadAll();
         return repository;
@@ -52,7 +52,7 @@ class ModelRepositoryTest {
     void eachVersionRunsOnceOnZerosBeforeItIsReady() throws IOException {
         copySimple("warm", 1);
         java.util.List<Map<String, Tensor>> runs = new java.util.concurrent.CopyOnWriteArrayList<>();
-        ModelLoader real = new OnnxModelLoader(Device.CPU, 1);
+        ModelLoader real = new OnnxModelLoader(Device.CPU, 1, true);
         ModelLoader counting = (file, settings) -> {
             ModelRunner runner = real.load(file, settings);
             return new ModelRunner() {

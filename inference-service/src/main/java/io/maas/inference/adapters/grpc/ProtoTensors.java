@@ -3,8 +3,10 @@ package io.maas.inference.adapters.grpc;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.function.BooleanSupplier;
 
@@ -17,6 +19,7 @@ import io.maas.inference.domain.InferResult;
 import io.maas.inference.domain.InferenceException;
 import io.maas.inference.domain.Shapes;
 import io.maas.inference.domain.Tensor;
+import io.maas.proto.inference.InferParameter;
 import io.maas.proto.inference.InferTensorContents;
 import io.maas.proto.inference.ModelInferRequest;
 import io.maas.proto.inference.ModelInferResponse;
@@ -56,9 +59,30 @@ public final class ProtoTensors {
             }
         }
         Set<String> outputs = new LinkedHashSet<>();
-        request.getOutputsList().forEach(o -> outputs.add(o.getName()));
+        Map<String, Integer> classifications = new LinkedHashMap<>();
+        for (ModelInferRequest.InferRequestedOutputTensor o : request.getOutputsList()) {
+            outputs.add(o.getName());
+            InferParameter c = o.getParametersMap().get("classification");
+            if (c != null) {
+                classifications.put(o.getName(), classCount(o.getName(), c));
+            }
+        }
         return new InferRequest(request.getModelName(), request.getModelVersion(), request.getId(), inputs, outputs,
-                deadlineNanos, cancelled);
+                deadlineNanos, cancelled, Map.copyOf(classifications));
+    }
+
+    /** The classification extension's class count: an integer parameter (tritonclient sends int64_param). */
+    private static int classCount(String output, InferParameter p) {
+        long n = switch (p.getParameterChoiceCase()) {
+            case INT64_PARAM -> p.getInt64Param();
+            case UINT64_PARAM -> p.getUint64Param();
+            default -> -1;
+        };
+        if (n < 1 || n > Integer.MAX_VALUE) {
+            throw InferenceException.invalid("output '" + output + "' parameter 'classification' must be a positive"
+                    + " integer (the number of classes wanted), got " + p);
+        }
+        return (int) n;
     }
 
     public static ModelInferResponse encode(InferResult result) {

@@ -28,14 +28,18 @@ public final class OnnxModelLoader implements ModelLoader {
     private final OrtEnvironment env = OrtEnvironment.getEnvironment();
     private final Device defaultDevice;
     private final int intraOpThreads;
+    private final boolean cpuArena;
 
     /**
      * @param defaultDevice  device for models whose config does not choose one
      * @param intraOpThreads threads per session; 0 lets ONNX Runtime use one per core
+     * @param cpuArena       ONNX Runtime's CPU arena allocator and memory pattern: off, each run's
+     *                       buffers go back to malloc instead of staying reserved (docs/benchmarks.md)
      */
-    public OnnxModelLoader(Device defaultDevice, int intraOpThreads) {
+    public OnnxModelLoader(Device defaultDevice, int intraOpThreads, boolean cpuArena) {
         this.defaultDevice = defaultDevice == Device.AUTO ? Device.CPU : defaultDevice;
         this.intraOpThreads = intraOpThreads;
+        this.cpuArena = cpuArena;
     }
 
     @Override
@@ -51,6 +55,8 @@ public final class OnnxModelLoader implements ModelLoader {
             if (intraOpThreads > 0) {
                 options.setIntraOpNumThreads(intraOpThreads);
             }
+            options.setCPUArenaAllocator(cpuArena);
+            options.setMemoryPatternOptimization(cpuArena);
             String provider = "CPU";
             if (device == Device.CUDA) {
                 try {

@@ -8,8 +8,10 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -69,21 +71,32 @@ public final class JsonTensors {
         Set<String> outputs = new LinkedHashSet<>();
         Set<String> binaryOutputs = new LinkedHashSet<>();
         boolean allBinary = root.path("parameters").path("binary_data_output").asBoolean(false);
+        Map<String, Integer> classifications = new LinkedHashMap<>();
         for (JsonNode out : root.path("outputs")) {
             String name = out.path("name").asText();
             outputs.add(name);
+            JsonNode c = out.path("parameters").path("classification");
+            if (!c.isMissingNode()) {
+                if (!c.canConvertToInt() || !c.isIntegralNumber() || c.asInt() < 1) {
+                    throw InferenceException.invalid("output '" + name + "' parameter 'classification' must be a"
+                            + " positive integer (the number of classes wanted), got " + c);
+                }
+                classifications.put(name, c.asInt());
+            }
             if (allBinary || out.path("parameters").path("binary_data").asBoolean(false)) {
                 binaryOutputs.add(name);
             }
         }
-        return new ParsedRequest(root.path("id").asText(""), inputs, outputs, binaryOutputs, allBinary);
+        return new ParsedRequest(root.path("id").asText(""), inputs, outputs, binaryOutputs, allBinary,
+                Map.copyOf(classifications));
     }
 
     /** A decoded request body; the model, version and deadline come from the URL and the server. */
     public record ParsedRequest(String id, List<Tensor> inputs, Set<String> outputs, Set<String> binaryOutputs,
-                                boolean allBinary) {
+                                boolean allBinary, Map<String, Integer> classifications) {
         public InferRequest toRequest(String model, String version) {
-            return new InferRequest(model, version, id, inputs, outputs, Long.MAX_VALUE, InferRequest.NEVER_CANCELLED);
+            return new InferRequest(model, version, id, inputs, outputs, Long.MAX_VALUE, InferRequest.NEVER_CANCELLED,
+                    classifications);
         }
 
         boolean binary(String output) {

@@ -1,0 +1,187 @@
+package io.maas.inference.adapters.steps;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.CharBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import ai.djl.huggingface.tokenizers.Encoding;
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import io.maas.inference.domain.Datatype;
+import io.maas.inference.domain.InferenceException;
+import io.maas.inference.domain.ModelRunner;
+import io.maas.inference.domain.ModelSettings;
+import io.maas.inference.domain.Tensor;
+import io.maas.inference.domain.TensorSpec;
+
+/**
+ * The built-in {@code tokenizer} backend: UTF-8 text in (one BYTES element per text), the token ids,
+ * attention mask and token type ids out as INT64 [texts, tokens], padded with zeros to the longest
+ * text of the call (or to max_length with {@code padding: "max_length"}). A text longer than
+ * max_length tokens is truncated ({@code truncation: "true"}) or refused (the default), never cut
+ * silently. The tokenizer is HuggingFace's own (Rust, through DJL), read from the version folder's
+ * tokenizer.json; nothing is downloaded.
+ */
+final class TokenizerStep implements ModelRunner {
+    static final String IDS = "input_ids";
+    static final String MASK = "attention_mask";
+    static final String TYPES = "token_type_ids";
+    private static final List<String> DIMS = List.of("batch", "sequence");
+
+    private final HuggingFaceTokenizer tokenizer;
+    private final String input;
+    private final int maxLength;
+    private final boolean truncate;
+    private final boolean padToMax;
+    private final List<TensorSpec> inputs;
+    private final List<TensorSpec> outputs;
+
+    private TokenizerStep(HuggingFaceTokenizer tokenizer, String input, int maxLength, boolean truncate,
+                          boolean padToMax, boolean batched) {
+        this.tokenizer = tokenizer;
+        this.input = input;
+        this.maxLength = maxLength;
+        this.truncate = truncate;
+        this.padToMax = padToMax;
+        this.inputs = List.of(new TensorSpec(input, Datatype.BYTES, batched ? new long[]{-1, 1} : new long[]{-1},
+                batched ? List.of("batch", "") : List.of("batch")));
+        this.outputs = List.of(new TensorSpec(IDS, Datatype.INT64, new long[]{-1, -1}, DIMS),
+                new TensorSpec(MASK, Datatype.INT64, new long[]{-1, -1}, DIMS),
+                new TensorSpec(TYPES, Datatype.INT64, new long[]{-1, -1}, DIMS));
+    }
+
+    static TokenizerStep load(Path file, ModelSettings settings) {
+        if (!Files.isRegularFile(file)) {
+            throw InferenceException.unavailable("tokenizer file " + file + " does not exist; put the model's"
+                    + " HuggingFace tokenizer.json there (or name it with default_model_filename)");
+        }
+        int maxLength = Steps.intParameter(settings, "max_length", 512);
+        String truncation = settings.parameter("truncation", "false");
+        if (!truncation.equals("true") && !truncation.equals("false")) {
+            throw InferenceException.unavailable("tokenizer parameter truncation is '" + truncation
+                    + "'; use \"true\" (cut texts to max_length) or \"false\" (refuse longer texts)");
+        }
+        String padding = settings.parameter("padding", "longest");
+        if (!padding.equals("longest") && !padding.equals("max_length")) {
+            throw InferenceException.unavailable("tokenizer parameter padding is '" + padding
+                    + "'; use \"longest\" or \"max_length\"");
+        }
+        String input = settings.declaredInputs().isEmpty() ? "TEXT" : settings.declaredInputs().get(0).name();
+        DjlNative.prepare();
+        try {
+            // Truncation always on at max_length: a text that overflows is flagged, then cut or refused here.
+            HuggingFaceTokenizer tokenizer = HuggingFaceTokenizer.builder().optTokenizerPath(file)
+                    .optAddSpecialTokens(true).optTruncation(true).optMaxLength(maxLength).optPadding(false)
+                    .build();
+            return new TokenizerStep(tokenizer, input, maxLength, truncation.equals("true"),
+                    padding.equals("max_length"), settings.maxBatchSize() > 0);
+        } catch (IOException | RuntimeException | LinkageError e) {
+            // LinkageError: the native library did not load; this model is unavailable, the others are served.
+            throw InferenceException.unavailable("tokenizer file " + file + " cannot be loaded: " + e);
+        }
+    }
+
+    @Override
+    public Map<String, Tensor> run(Map<String, Tensor> in, Set<String> wanted) {
+        Tensor text = in.get(input);
+        byte[][] elements = text.strings();
+        Encoding[] encodings = new Encoding[elements.length];
+        int longest = 0;
+        for (int i = 0; i < elements.length; i++) {
+            String s = decode(elements[i], i, elements.length);
+            Encoding e = tokenizer.encode(s);
+            if (e.exceedMaxLength() && !truncate) {
+                throw InferenceException.invalid("text " + where(i, elements.length) + " is longer than "
+                        + maxLength + " tokens, the limit of this model (max_length); shorten it or split it");
+            }
+            encodings[i] = e;
+            longest = Math.max(longest, e.getIds().length);
+        }
+        int length = padToMax ? maxLength : longest;
+        Map<String, Tensor> out = new HashMap<>();
+        long[] shape = {elements.length, length};
+        if (wanted.contains(IDS)) {
+            out.put(IDS, pack(IDS, shape, encodings, Encoding::getIds));
+        }
+        if (wanted.contains(MASK)) {
+            out.put(MASK, pack(MASK, shape, encodings, Encoding::getAttentionMask));
+        }
+        if (wanted.contains(TYPES)) {
+            out.put(TYPES, pack(TYPES, shape, encodings, Encoding::getTypeIds));
+        }
+        return out;
+    }
+
+    private String where(int i, int n) {
+        return n == 1 ? "in input '" + input + "'" : "element " + i + " of input '" + input + "'";
+    }
+
+    /** Strict UTF-8: a malformed byte is the caller's error, never replaced by U+FFFD. */
+    private String decode(byte[] bytes, int i, int n) {
+        CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT);
+        String s;
+        try {
+            CharBuffer chars = decoder.decode(ByteBuffer.wrap(bytes));
+            s = chars.toString();
+        } catch (CharacterCodingException e) {
+            throw InferenceException.invalid("text " + where(i, n) + " is not valid UTF-8 (" + e.getMessage()
+                    + "); send text as UTF-8 bytes");
+        }
+        if (s.isBlank()) {
+            throw InferenceException.invalid("text " + where(i, n) + " is empty; send at least one"
+                    + " non-blank character");
+        }
+        return s;
+    }
+
+    private interface Field {
+        long[] of(Encoding e);
+    }
+
+    private static Tensor pack(String name, long[] shape, Encoding[] encodings, Field field) {
+        ByteBuffer b = ByteBuffer.allocateDirect((int) (shape[0] * shape[1] * 8)).order(ByteOrder.LITTLE_ENDIAN);
+        for (Encoding e : encodings) {
+            long[] values = field.of(e);
+            b.asLongBuffer().put(values);
+            b.position(b.position() + (int) shape[1] * 8);
+        }
+        b.flip();
+        return Tensor.ofBuffer(name, Datatype.INT64, shape, b);
+    }
+
+    @Override
+    public List<TensorSpec> inputs() {
+        return inputs;
+    }
+
+    @Override
+    public List<TensorSpec> outputs() {
+        return outputs;
+    }
+
+    @Override
+    public String executionProvider() {
+        return "CPU (HuggingFace tokenizers)";
+    }
+
+    @Override
+    public boolean runsInline() {
+        return true;
+    }
+
+    @Override
+    public void close() {
+        tokenizer.close();
+    }
+}
