@@ -121,6 +121,7 @@ async function modelClass(apiVersion, kind) {
   const [group, version] = apiVersion.includes("/") ? apiVersion.split("/") : ["", apiVersion];
   const mod = group === "monitoring.coreos.com"
     ? `@kubernetes-models/prometheus-operator/${group}/${version}/${kind}`
+    : group === "cert-manager.io" ? `@kubernetes-models/cert-manager/${group}/${version}/${kind}`
     : group === "" ? `kubernetes-models/${version}/${kind}` : `kubernetes-models/${group}/${version}/${kind}`;
   const cls = (await import(mod))[kind];
   modelCache.set(key, cls);
@@ -182,6 +183,11 @@ function commonChecks(r) {
       if (envOf(c).MAAS_GRPC_TLS_CERT) {
         // Kubernetes' gRPC probes cannot do TLS: the registry's HTTP port answers for the same health.
         eq(c.readinessProbe?.httpGet, { path: "/q/health/ready", port: "http" }, `${d.metadata.name} readinessProbe.httpGet`);
+        assert(!c.readinessProbe.grpc, `${d.metadata.name}: gRPC probe against a TLS port`);
+      } else if (envOf(c).MAAS_TLS_CERT) {
+        // router: the plaintext probe port (kubelet has no client certificate); pods: HTTPS on the HTTP port.
+        const want = c.name === "router" ? { path: "/v2/health/ready", port: "probe" } : { path: "/v2/health/ready", port: "http", scheme: "HTTPS" };
+        eq(c.readinessProbe?.httpGet, want, `${d.metadata.name} readinessProbe.httpGet`);
         assert(!c.readinessProbe.grpc, `${d.metadata.name}: gRPC probe against a TLS port`);
       } else {
         eq(c.readinessProbe?.grpc?.port, grpcPort, `${d.metadata.name} readinessProbe.grpc.port`);
@@ -307,6 +313,12 @@ async function main() {
     "h2-ephemeral": [[], ["registry.db.h2.persistence.enabled=false"]],
     "registry-tls-own-ca": [[P("cpu")], ["registry.tls.enabled=true", "registry.tls.secretName=maas-registry-tls", "registry.tls.caSecretName=corp-ca", "registry.tls.caKey=root.pem"]],
     hostpath: [[P("canary")], ["modelSource.type=hostPath", "modelSource.hostPath.path=/srv/models"]],
+    "tls-secrets": [[P("cpu")], ["router.tls.enabled=true", "router.tls.secretName=maas-router-tls", "router.tls.clientAuth=REQUIRED",
+      "router.tls.clientCaSecretName=clients-ca", "router.tls.clientCaKey=bundle.pem", "router.tls.reloadSeconds=10",
+      "inference.tls.enabled=true", "inference.tls.secretName=maas-pods-tls", "inference.tls.caSecretName=corp-ca", "inference.tls.caKey=root.pem"]],
+    "tls-cert-manager": [[P("canary")], ["router.tls.enabled=true", "router.tls.certManager.enabled=true", "router.tls.certManager.issuerRef.name=maas-ca",
+      "router.tls.certManager.issuerRef.kind=ClusterIssuer", "router.tls.certManager.dnsNames[0]=maas.example.com",
+      "inference.tls.enabled=true", "inference.tls.certManager.enabled=true", "inference.tls.certManager.issuerRef.name=maas-ca"]],
   };
   for (const [name, [files, sets]] of Object.entries(scenarios)) {
     check(`helm template renders (${name})`, () => {
@@ -561,6 +573,58 @@ async function main() {
     assert(notes.includes("get secret maas-registry-tls -o jsonpath='{.data.ca\\.crt}' | base64 -d > registry-ca.crt") && notes.includes("maasctl --tls --ca registry-ca.crt"), `NOTES:\n${notes}`);
   });
 
+  // Router and pod TLS (encryption in transit)
+  check("router TLS (Secrets): both ports serve tls.crt/tls.key of router.tls.secretName, client certificates REQUIRED against the CA Secret", () => {
+    const t = tlsOf(R("tls-secrets"));
+    const e = t.routerEnv;
+    const cert = t.secretVolume(t.router, t.oc, e.MAAS_TLS_CERT);
+    const key = t.secretVolume(t.router, t.oc, e.MAAS_TLS_KEY);
+    eq([cert.secret, cert.items[e.MAAS_TLS_CERT], key.items[e.MAAS_TLS_KEY]], ["maas-router-tls", "tls.crt", "tls.key"], "Secret, cert key, key key");
+    const ca = t.secretVolume(t.router, t.oc, e.MAAS_TLS_CLIENT_CA);
+    eq([ca.secret, ca.items[e.MAAS_TLS_CLIENT_CA]], ["clients-ca", "bundle.pem"], "client CA Secret and key");
+    eq([e.MAAS_TLS_CLIENT_AUTH, e.MAAS_TLS_RELOAD_SECONDS, e.MAAS_TLS_PROBE_PORT], ["REQUIRED", "10", "8002"], "client auth, reload, probe port");
+    for (const m of t.oc.volumeMounts) assert(!m.subPath, `${m.name}: subPath mounts never see a rotated Secret`);
+    eq(t.oc.ports.find((p) => p.name === "probe").containerPort, 8002, "probe container port");
+    eq([t.oc.startupProbe.httpGet.port, t.oc.livenessProbe.httpGet.port], ["probe", "probe"], "startup/liveness on the probe port");
+  });
+  check("pod TLS (Secrets): every inference Pod serves its Secret over HTTPS probes; routers verify pods against the CA Secret for one name", () => {
+    const r = R("tls-secrets");
+    const e = tlsOf(r).routerEnv;
+    eq(e.MAAS_TLS_PODS_SERVER_NAME, "maas-inference.maas.svc", "the name pods' certificates must carry");
+    const ca = tlsOf(r).secretVolume(r.get("Deployment", "maas-router"), container(r.get("Deployment", "maas-router"), "router"), e.MAAS_TLS_PODS_CA);
+    eq([ca.secret, ca.items[e.MAAS_TLS_PODS_CA]], ["corp-ca", "root.pem"], "pods' CA Secret and key");
+    for (const d of r.inference()) {
+      const c = container(d, "inference");
+      const env = envOf(c);
+      const m = c.volumeMounts.find((x) => env.MAAS_TLS_CERT.startsWith(x.mountPath + "/"));
+      const v = d.spec.template.spec.volumes.find((x) => x.name === m.name);
+      eq([m.readOnly, v.secret.secretName, v.secret.items.map((i) => i.key)], [true, "maas-pods-tls", ["tls.crt", "tls.key"]], `${d.metadata.name} certificate volume`);
+      eq([c.startupProbe.httpGet.scheme, c.livenessProbe.httpGet.scheme], ["HTTPS", "HTTPS"], `${d.metadata.name} probe schemes`);
+    }
+    assert(!r.all("Certificate").length, "Certificates rendered without certManager.enabled");
+  });
+  check("TLS with cert-manager: Certificates with PKCS#8 keys for the router's Service names and the pods' verified name", () => {
+    const r = R("tls-cert-manager");
+    const rc = r.get("Certificate", "maas-router").spec;
+    eq([rc.secretName, rc.privateKey.encoding, rc.issuerRef], ["maas-router-tls", "PKCS8", { group: "cert-manager.io", kind: "ClusterIssuer", name: "maas-ca" }], "router Certificate");
+    for (const n of ["maas-router", "maas-router.maas.svc", "maas.example.com"]) assert(rc.dnsNames.includes(n), `router dnsNames lack ${n}: ${rc.dnsNames}`);
+    const pc = r.get("Certificate", "maas-inference").spec;
+    eq([pc.secretName, pc.privateKey.encoding, pc.dnsNames[0]], ["maas-inference-tls", "PKCS8", "maas-inference.maas.svc"], "pods Certificate");
+    assert(pc.dnsNames.includes("maas-minilm-canary.maas.svc"), `pods dnsNames: ${pc.dnsNames}`);
+    const t = tlsOf(r);
+    eq(t.secretVolume(t.router, t.oc, t.routerEnv.MAAS_TLS_CERT).secret, "maas-router-tls", "router mounts cert-manager's Secret");
+    eq(t.secretVolume(t.router, t.oc, t.routerEnv.MAAS_TLS_PODS_CA).secret, "maas-inference-tls", "routers trust ca.crt of the pods' Secret");
+    assert(!("MAAS_TLS_CLIENT_CA" in t.routerEnv), "client CA without clientAuth");
+  });
+  check("router and pod TLS off by default: no TLS env, probe port or Certificates", () => {
+    for (const n of ["defaults", "cpu", "features"]) {
+      const e = tlsOf(R(n)).routerEnv;
+      for (const k of ["MAAS_TLS_CERT", "MAAS_TLS_CLIENT_CA", "MAAS_TLS_PROBE_PORT", "MAAS_TLS_PODS_CA"]) assert(!(k in e), `${n}: router env ${k}`);
+      for (const d of R(n).inference()) assert(!("MAAS_TLS_CERT" in envOf(container(d, "inference"))), `${n}: ${d.metadata.name} MAAS_TLS_CERT`);
+      assert(!R(n).all("Certificate").length, `${n}: Certificates`);
+    }
+  });
+
   // Auth
   check("auth: chart-created tokens file has router (writer) and admin lines plus extras", () => {
     const s = R("features").get("Secret", "maas-auth").stringData;
@@ -722,6 +786,13 @@ async function main() {
     ["registry TLS without a Secret", { file: P("cpu"), sets: ["registry.tls.enabled=true"], expect: "registry.tls.secretName is required when registry.tls.enabled=true" }],
     ["registry TLS Secret name that is no Kubernetes name", { file: P("cpu"), sets: ["registry.tls.enabled=true", "registry.tls.secretName=Registry_TLS"], expect: "/registry/tls/secretName': 'Registry_TLS' does not match pattern" }],
     ["unknown registry TLS key", { file: P("cpu"), sets: ["registry.tls.cert=/x.pem"], expect: "/registry/tls': additional properties 'cert' not allowed" }],
+    ["router TLS without a Secret or cert-manager", { file: P("cpu"), sets: ["router.tls.enabled=true"], expect: "router.tls.secretName (an existing kubernetes.io/tls Secret) or router.tls.certManager.enabled=true is required" }],
+    ["pod TLS with cert-manager but no issuer", { file: P("cpu"), sets: ["inference.tls.enabled=true", "inference.tls.certManager.enabled=true"], expect: "inference.tls.certManager.issuerRef.name is required" }],
+    ["client certificates without a CA", { file: P("cpu"), sets: ["router.tls.enabled=true", "router.tls.secretName=t", "router.tls.clientAuth=REQUIRED"], expect: "router.tls.clientCaSecretName is required when router.tls.clientAuth=REQUIRED" }],
+    ["client certificates without TLS", { file: P("cpu"), sets: ["router.tls.clientAuth=REQUEST", "router.tls.clientCaSecretName=ca"], expect: "router.tls.clientAuth=REQUEST needs router.tls.enabled=true" }],
+    ["client auth misspelt", { file: P("cpu"), sets: ["router.tls.clientAuth=required"], expect: "/router/tls/clientAuth': value must be one of" }],
+    ["probe port on the gRPC port", { file: P("cpu"), sets: ["router.tls.enabled=true", "router.tls.secretName=t", "router.tls.probePort=8001"], expect: "router.tls.probePort 8001 collides" }],
+    ["cert-manager issuer kind misspelt", { file: P("cpu"), sets: ["router.tls.certManager.issuerRef.kind=clusterissuer"], expect: "/router/tls/certManager/issuerRef/kind': value must be one of" }],
     ["toleration operator misspelt", { file: P("gpu"), sets: ["gpu.tolerations[0].key=nvidia.com/gpu", "gpu.tolerations[0].operator=exists"], expect: "/gpu/tolerations/0/operator': value must be one of 'Exists', 'Equal'" }],
     ["toleration with an unknown key", { file: P("gpu"), sets: ["gpu.tolerations[0].key=nvidia.com/gpu", "gpu.tolerations[0].efect=NoSchedule"], expect: "/gpu/tolerations/0': additional properties 'efect' not allowed" }],
     ["node selector value not a string (unquoted true)", { yaml: 'gpu:\n  nodeSelector:\n    nvidia.com/gpu.present: true\n', expect: "/gpu/nodeSelector/nvidia.com~1gpu.present': got boolean, want string" }],

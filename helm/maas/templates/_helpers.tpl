@@ -164,3 +164,9 @@ aggregation layer), and API discovery is open to every authenticated user.
 {{- define "maas.cluster.connected" -}}
 {{- if .Capabilities.APIVersions.Has "apiregistration.k8s.io/v1" }}true{{ end }}
 {{- end }}
+
+{{/* TLS Secrets of the router and the inference Pods (router.tls / inference.tls): the given name, or the one cert-manager writes. Root context. */}}
+{{- define "maas.router.tlsSecret" -}}{{ .Values.router.tls.secretName | default (printf "%s-tls" (include "maas.router.fullname" .)) }}{{- end }}
+{{- define "maas.inference.tlsSecret" -}}{{ .Values.inference.tls.secretName | default (printf "%s-inference-tls" (include "maas.fullname" . | trunc 49 | trimSuffix "-")) }}{{- end }}
+{{/* The name every inference Pod's certificate carries and the router verifies (pods are dialled by IP). */}}
+{{- define "maas.inference.tlsName" -}}{{ printf "%s-inference.%s.svc" (include "maas.fullname" . | trunc 53 | trimSuffix "-") .Release.Namespace }}{{- end }}

@@ -9,7 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -41,6 +40,7 @@ import io.maas.router.adapters.RegistryWatcher;
 import io.maas.router.domain.Route;
 import io.maas.router.adapters.RouterConfig;
 import io.maas.router.domain.RoutingTable;
+import io.maas.testsupport.TestCertificates;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 import io.quarkus.test.junit.QuarkusTest;
@@ -50,8 +50,8 @@ import io.smallrye.config.SmallRyeConfigBuilder;
 
 /**
  * TLS between the router and a real model-registry process serving TLS on its gRPC port
- * (MAAS_GRPC_TLS_CERT / MAAS_GRPC_TLS_KEY, a server certificate signed by a throwaway CA made with
- * openssl, as docs/kubernetes.md does it). The router under test trusts that CA and gets the routing
+ * (MAAS_GRPC_TLS_CERT / MAAS_GRPC_TLS_KEY, a server certificate signed by a throwaway CA from
+ * test-support's TestCertificates). The router under test trusts that CA and gets the routing
  * table and makes its abort write over TLS. Further watchers, configured from the same environment
  * variables the Helm chart sets, show what goes wrong visibly: plaintext against TLS, a CA that did
  * not sign the certificate, a CA file that is missing or not PEM. Ports 19300-19399 only.
@@ -64,8 +64,8 @@ class RegistryTlsTest {
     static final int REGISTRY_HTTP = io.maas.testsupport.FreePorts.take();
     static final int REGISTRY_GRPC = io.maas.testsupport.FreePorts.take();
     static final Path WORK = Cluster.ROOT.resolve("router-service/target/it-tls");
-    static final Path CA = WORK.resolve("ca.crt");
-    static final Path OTHER_CA = WORK.resolve("other-ca.crt");
+    static final Path CA = WORK.resolve("ca.pem");
+    static final Path OTHER_CA = WORK.resolve("other-ca.pem");
     /** The certificate names localhost (and 127.0.0.1), so this is the name the router verifies. */
     static final String ADDRESS = "localhost:" + REGISTRY_GRPC;
 
@@ -81,7 +81,7 @@ class RegistryTlsTest {
                 registry = Cluster.java(Cluster.ROOT.resolve("model-registry/target/quarkus-app/quarkus-run.jar"), List.of(),
                         Map.of("MAAS_GRPC_PORT", "" + REGISTRY_GRPC, "MAAS_HTTP_PORT", "" + REGISTRY_HTTP,
                                 "MAAS_REGISTRY_DATA_DIR", WORK.resolve("registry-data").toString(),
-                                "MAAS_GRPC_TLS_CERT", WORK.resolve("tls.crt").toString(),
+                                "MAAS_GRPC_TLS_CERT", WORK.resolve("tls.pem").toString(),
                                 "MAAS_GRPC_TLS_KEY", WORK.resolve("tls.key").toString()),
                         WORK.resolve("registry.log"));
             } catch (IOException e) {
@@ -111,31 +111,10 @@ class RegistryTlsTest {
         }
 
         /** A CA, a server certificate it signs for localhost, and an unrelated second CA. */
-        static void makeCertificates() throws IOException {
-            Files.writeString(WORK.resolve("san.cnf"), "subjectAltName=DNS:localhost,IP:127.0.0.1\n");
-            for (String ca : List.of("ca", "other-ca")) {
-                openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=maas test " + ca,
-                        "-keyout", ca + ".key", "-out", ca + ".crt");
-            }
-            openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", "tls.key", "-out", "tls.csr");
-            openssl("x509", "-req", "-in", "tls.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2",
-                    "-extfile", "san.cnf", "-out", "tls.crt");
-        }
-
-        static void openssl(String... args) throws IOException {
-            List<String> cmd = new ArrayList<>(List.of("openssl"));
-            cmd.addAll(List.of(args));
-            Path log = WORK.resolve("openssl.log");
-            Process p = new ProcessBuilder(cmd).directory(WORK.toFile()).redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
-            try {
-                if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
-                    throw new IllegalStateException("openssl " + String.join(" ", args) + " failed; see " + log);
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException(e);
-            }
+        static void makeCertificates() {
+            TestCertificates certs = TestCertificates.in(WORK);
+            certs.authority("ca").server("tls");
+            certs.authority("other-ca");
         }
 
         static void seed(ManagedChannel ch) {
@@ -295,7 +274,7 @@ class RegistryTlsTest {
                 () -> watchFor(Map.of("MAAS_REGISTRY_ADDRESS", ADDRESS, "MAAS_REGISTRY_CA", missing.toString()), 0));
         assertTrue(e.getMessage().startsWith("MAAS_REGISTRY_CA (maas.registry.tls.ca): cannot read the CA file " + missing),
                 e.getMessage());
-        Path notPem = WORK.resolve("san.cnf");
+        Path notPem = Files.writeString(WORK.resolve("not-a-ca.txt"), "subjectAltName=DNS:localhost\n");
         e = assertThrows(IllegalStateException.class, () -> watchFor(Map.of("MAAS_REGISTRY_ADDRESS", ADDRESS,
                 "MAAS_REGISTRY_TLS", "true", "MAAS_REGISTRY_CA", notPem.toString()), 0));
         assertTrue(e.getMessage().startsWith("MAAS_REGISTRY_CA (maas.registry.tls.ca): " + notPem + " is not a PEM"),

@@ -9,6 +9,7 @@ import io.maas.maasctl.Maasctl;
 import io.maas.proto.registry.CreateModelRequest;
 import io.maas.proto.registry.ListAuditRequest;
 import io.maas.proto.registry.ListModelsRequest;
+import io.maas.testsupport.TestCertificates;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
@@ -49,19 +50,18 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @QuarkusTest
 @TestProfile(MtlsGrpcTest.Mtls.class)
 class MtlsGrpcTest {
-    static final TestCerts CERTS = new TestCerts(Path.of("target/test-mtls"));
+    static final TestCertificates CERTS = TestCertificates.in(Path.of("target/test-mtls"));
 
     public static class Mtls implements QuarkusTestProfile {
         @Override
         public Map<String, String> getConfigOverrides() {
-            CERTS.selfSigned("ca", "maas-test-ca", "basicConstraints=critical,CA:TRUE", "keyUsage=critical,keyCertSign")
-                    .selfSigned("other-ca", "other-ca", "basicConstraints=critical,CA:TRUE", "keyUsage=critical,keyCertSign")
-                    .signed("server", "localhost", "ca", "subjectAltName=DNS:localhost,IP:127.0.0.1")
-                    .signed("ci-bot", "ci-bot", "ca")
-                    .signed("dashboard", "dashboard", "ca")
-                    .signed("stranger", "stranger", "ca")
-                    .signed("forged-ci-bot", "ci-bot", "other-ca");
-            Path tokens = CERTS.dir.resolve("tokens.txt");
+            TestCertificates.Authority ca = CERTS.authority("ca");
+            ca.server("server");
+            ca.client("ci-bot", "ci-bot");
+            ca.client("dashboard", "dashboard");
+            ca.client("stranger", "stranger");
+            CERTS.authority("other-ca").client("forged-ci-bot", "ci-bot");
+            Path tokens = CERTS.dir().resolve("tokens.txt");
             try {
                 Files.writeString(tokens, """
                         ops-alice:admin:alice-secret
@@ -158,7 +158,7 @@ class MtlsGrpcTest {
             cert = (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in);
         }
         String pkcs8 = Files.readString(CERTS.key(name)).replaceAll("-----[A-Z ]+-----|\\s", "");
-        PrivateKey key = KeyFactory.getInstance("RSA").generatePrivate(new PKCS8EncodedKeySpec(Base64.getDecoder().decode(pkcs8)));
+        PrivateKey key = KeyFactory.getInstance("EC").generatePrivate(new PKCS8EncodedKeySpec(Base64.getDecoder().decode(pkcs8)));
         return new X509ExtendedKeyManager() {
             @Override
             public String[] getClientAliases(String keyType, Principal[] issuers) {

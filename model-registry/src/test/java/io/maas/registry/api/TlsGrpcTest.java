@@ -17,6 +17,7 @@ import io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.NettyChannelBuilder;
 import io.maas.proto.registry.ListModelsRequest;
 import io.maas.proto.registry.ModelRegistryGrpc;
+import io.maas.testsupport.TestCertificates;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
@@ -24,7 +25,7 @@ import io.quarkus.test.junit.TestProfile;
 /**
  * TLS on the registry's gRPC port, configured the way the chart and the docs do it
  * (MAAS_GRPC_TLS_CERT / MAAS_GRPC_TLS_KEY): a client that trusts the certificate gets answers,
- * a plaintext client does not. The throwaway certificate is made with openssl at test time.
+ * a plaintext client does not. The throwaway CA and certificate come from test-support's TestCertificates.
  */
 @QuarkusTest
 @TestProfile(TlsGrpcTest.Tls.class)
@@ -34,9 +35,9 @@ class TlsGrpcTest {
     public static class Tls implements QuarkusTestProfile {
         @Override
         public Map<String, String> getConfigOverrides() {
-            new TestCerts(DIR).selfSigned("server", "localhost", "subjectAltName=DNS:localhost,IP:127.0.0.1");
-            return Map.of("quarkus.grpc.server.ssl.certificate", DIR.resolve("server.pem").toString(),
-                    "quarkus.grpc.server.ssl.key", DIR.resolve("server.key").toString(),
+            var server = TestCertificates.in(DIR).authority("ca").server("server");
+            return Map.of("quarkus.grpc.server.ssl.certificate", server.certificate().toString(),
+                    "quarkus.grpc.server.ssl.key", server.key().toString(),
                     "quarkus.grpc.server.plain-text", "false",
                     "maas.registry.data-dir", "target/test-registry-tls-" + System.nanoTime());
         }
@@ -45,7 +46,7 @@ class TlsGrpcTest {
     @Test
     void trustedTlsClientIsServedAndPlaintextIsNot() throws Exception {
         ManagedChannel tls = NettyChannelBuilder.forAddress("localhost", GrpcTestClient.port())
-                .sslContext(GrpcSslContexts.forClient().trustManager(DIR.resolve("server.pem").toFile()).build())
+                .sslContext(GrpcSslContexts.forClient().trustManager(DIR.resolve("ca.pem").toFile()).build())
                 .build();
         ManagedChannel plain = ManagedChannelBuilder.forAddress("127.0.0.1", GrpcTestClient.port()).usePlaintext().build();
         try {

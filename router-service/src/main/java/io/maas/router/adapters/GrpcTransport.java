@@ -41,6 +41,8 @@ public class GrpcTransport implements Connections.Factory {
 
     @Inject
     RouterConfig config;
+    @Inject
+    RouterTls tls;
 
     private final boolean epoll = Epoll.isAvailable();
     private EventLoopGroup boss;
@@ -79,17 +81,18 @@ public class GrpcTransport implements Connections.Factory {
         return i == null ? -1 : i;
     }
 
-    /** Plaintext HTTP/2 channels to one inference pod, one per worker loop. */
+    /** HTTP/2 channels to one inference pod, one per worker loop: plaintext, or TLS as RouterTls says. */
     @Override
     public LoopChannels open(String host, int port) {
         int maxMessageBytes = config.balancer().maxMessageBytes();
         Class<? extends SocketChannel> type = epoll ? EpollSocketChannel.class : NioSocketChannel.class;
         ManagedChannel[] channels = new ManagedChannel[loops.size()];
         for (int i = 0; i < channels.length; i++) {
-            channels[i] = NettyChannelBuilder.forAddress(host, port)
+            NettyChannelBuilder builder = NettyChannelBuilder.forAddress(host, port);
+            tls.pods().ifPresentOrElse(builder::sslContext, builder::usePlaintext);
+            channels[i] = builder
                     .eventLoopGroup(loops.get(i))
                     .channelType(type)
-                    .usePlaintext()
                     .directExecutor()
                     // the forwarder retries UNAVAILABLE on another pod itself; grpc's own retry
                     // would only buffer every request for a second attempt on the same pod

@@ -31,6 +31,60 @@ public interface RouterConfig {
 
     Shadow shadow();
 
+    Tls tls();
+
+    /**
+     * TLS on the router's own gRPC and HTTP ports (one certificate for both) and to the inference pods;
+     * PEM files, checked for rotation every reloadSeconds. See docs/router.md, Encryption in transit.
+     */
+    interface Tls {
+        /** MAAS_TLS_CERT: PEM certificate (leaf first, then intermediates) served on both ports; unset = plaintext. */
+        Optional<String> cert();
+
+        /** MAAS_TLS_KEY: its private key, unencrypted PKCS#8 PEM (BEGIN PRIVATE KEY), EC or RSA. */
+        Optional<String> key();
+
+        /** MAAS_TLS_CLIENT_CA: PEM CA bundle that callers' client certificates are verified against. */
+        Optional<String> clientCa();
+
+        /** MAAS_TLS_CLIENT_AUTH: NONE, REQUEST (verified when sent) or REQUIRED (no certificate, no handshake). */
+        @WithDefault("NONE")
+        String clientAuth();
+
+        /** MAAS_TLS_RELOAD_SECONDS: how often every PEM file here is checked for a rotation (no restart needed). */
+        @WithDefault("30")
+        int reloadSeconds();
+
+        /**
+         * MAAS_TLS_PROBE_PORT: a plaintext port answering only GET /v2/health/live and /v2/health/ready,
+         * for kubelet probes, which cannot present client certificates (nor do gRPC probes over TLS).
+         */
+        Optional<Integer> probePort();
+
+        Pods pods();
+
+        /** TLS from the router to the inference pods' gRPC and HTTP ports. */
+        interface Pods {
+            /** MAAS_TLS_PODS_ENABLED: connect to pods with TLS (implied by a CA). */
+            @WithDefault("false")
+            boolean enabled();
+
+            /** MAAS_TLS_PODS_CA: PEM CA bundle the pods' certificates are verified against; unset = the JVM's CAs. */
+            Optional<String> ca();
+
+            /**
+             * MAAS_TLS_PODS_SERVER_NAME: the DNS name the pods' certificates must carry (e.g. the inference
+             * Service's name); pods are dialled by IP. Unset: the certificate must name the pod's IP.
+             */
+            Optional<String> serverName();
+
+            /** MAAS_TLS_PODS_CERT / MAAS_TLS_PODS_KEY: client certificate the router presents (pods that require mTLS). */
+            Optional<String> cert();
+
+            Optional<String> key();
+        }
+    }
+
     Auth auth();
 
     /** Who may call (MAAS_AUTH_*): see docs/router.md "Authentication, authorization and quotas". */

@@ -18,6 +18,7 @@ import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.maas.proto.inference.GRPCInferenceServiceGrpc;
 import io.maas.router.adapters.GrpcTransport;
 import io.maas.router.adapters.RouterConfig;
+import io.maas.router.adapters.RouterTls;
 import io.maas.router.domain.RouterState;
 
 /**
@@ -39,6 +40,8 @@ public class DataPlaneServer {
     InferenceForwarder forwarder;
     @Inject
     RouterState state;
+    @Inject
+    RouterTls tls;
 
     private final HealthStatusManager health = new HealthStatusManager();
     private final ScheduledExecutorService healthUpdates = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -49,7 +52,7 @@ public class DataPlaneServer {
     private Server server;
 
     void start() {
-        server = NettyServerBuilder.forAddress(new InetSocketAddress(config.server().host(), config.server().grpcPort()))
+        NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(config.server().host(), config.server().grpcPort()))
                 .bossEventLoopGroup(transport.boss())
                 .workerEventLoopGroup(transport.workers())
                 .channelType(transport.serverChannelType())
@@ -58,8 +61,10 @@ public class DataPlaneServer {
                 .maxInboundMetadataSize(InferenceForwarder.MAX_INBOUND_METADATA)
                 .addService(forwarder)
                 .addService(health.getHealthService())
-                .addService(ProtoReflectionServiceV1.newInstance())
-                .build();
+                .addService(ProtoReflectionServiceV1.newInstance());
+        // TLS (and client certificates): RouterTls; the verified session is each call's TRANSPORT_ATTR_SSL_SESSION.
+        tls.server().ifPresent(builder::sslContext);
+        server = builder.build();
         try {
             server.start();
         } catch (IOException e) {
@@ -68,8 +73,8 @@ public class DataPlaneServer {
         updateHealth();
         // Readiness follows the routing table and draining; probes read it from here.
         healthUpdates.scheduleWithFixedDelay(this::updateHealth, 200, 200, TimeUnit.MILLISECONDS);
-        LOG.log(System.Logger.Level.INFO, "router gRPC listening on {0}:{1}", config.server().host(),
-                String.valueOf(server.getPort()));
+        LOG.log(System.Logger.Level.INFO, "router gRPC listening on {0}:{1} ({2})", config.server().host(),
+                String.valueOf(server.getPort()), tls.server().isPresent() ? "TLS" : "plaintext");
     }
 
     /** The port actually bound (the configured one, or the kernel's choice for 0). */

@@ -33,6 +33,7 @@ import io.maas.auth.Quotas;
 import io.maas.router.adapters.Credentials;
 import io.maas.router.adapters.HttpStatuses;
 import io.maas.router.adapters.RouterConfig;
+import io.maas.router.adapters.RouterTls;
 import io.maas.router.adapters.Tracing;
 import io.maas.router.domain.CallKind;
 import io.maas.router.domain.Endpoint;
@@ -67,13 +68,15 @@ public class RestForwarder {
 
     @Inject
     Vertx vertx;
+    @Inject
+    RouterTls tls;
 
     /** Keep-alive HTTP/1.1 connections to the pods on Quarkus' own event loops (no thread hand-off). */
     private HttpClient http;
 
     @PostConstruct
     void init() {
-        http = vertx.createHttpClient(new HttpClientOptions().setConnectTimeout(5000).setKeepAlive(true),
+        http = vertx.createHttpClient(tls.forPods(new HttpClientOptions().setConnectTimeout(5000).setKeepAlive(true)),
                 new PoolOptions().setHttp1MaxSize(64));
     }
 
