@@ -36,16 +36,18 @@ def system(tmp_path_factory):
             pytest.fail(msg, pytrace=False)
         pytest.skip(msg)
     home = tmp_path_factory.mktemp("maas-home")
-    ports = _free_ports(8)
+    ports = _free_ports(10)
     env = dict(os.environ, MAAS_HOME=str(home),
                MAAS_ROUTER_GRPC_PORT=str(ports[0]), MAAS_ROUTER_HTTP_PORT=str(ports[1]),
                MAAS_REGISTRY_GRPC_PORT=str(ports[2]), MAAS_REGISTRY_HTTP_PORT=str(ports[3]),
                MAAS_STABLE_GRPC_PORT=str(ports[4]), MAAS_STABLE_HTTP_PORT=str(ports[5]),
-               MAAS_CANARY_GRPC_PORT=str(ports[6]), MAAS_CANARY_HTTP_PORT=str(ports[7]))
+               MAAS_CANARY_GRPC_PORT=str(ports[6]), MAAS_CANARY_HTTP_PORT=str(ports[7]),
+               MAAS_TEXT_GRPC_PORT=str(ports[8]), MAAS_TEXT_HTTP_PORT=str(ports[9]))
     up = subprocess.run([str(MAAS), "up"], env=env, cwd=REPO, capture_output=True, text=True, timeout=240)
     try:
         assert up.returncode == 0, f"bin/maas up failed:\n{up.stdout}\n{up.stderr}"
-        yield {"url": f"127.0.0.1:{ports[0]}", "http_url": f"127.0.0.1:{ports[1]}", "env": env, "home": home}
+        key = (home / "api-key").read_text().strip()
+        yield {"url": f"127.0.0.1:{ports[0]}", "http_url": f"127.0.0.1:{ports[1]}", "env": env, "home": home, "key": key}
     finally:
         down = subprocess.run([str(MAAS), "down"], env=env, cwd=REPO, capture_output=True, text=True, timeout=60)
         assert down.returncode == 0, down.stderr
@@ -53,11 +55,40 @@ def system(tmp_path_factory):
         assert still == [], f"ports still served after bin/maas down: {still}"
 
 
+class _WithKey:
+    """The router serves known callers only (`bin/maas up` makes the key): model calls send it."""
+
+    def __init__(self, client, key):
+        self._client, self._key = client, key
+
+    def __getattr__(self, name):
+        attr = getattr(self._client, name)
+        if not callable(attr) or name in ("is_server_live", "is_server_ready", "close"):
+            return attr
+
+        def call(*args, **kwargs):
+            kwargs["headers"] = {"x-api-key": self._key, **(kwargs.get("headers") or {})}
+            return attr(*args, **kwargs)
+        return call
+
+
 @pytest.fixture(scope="module")
 def router(system):
     client = grpcclient.InferenceServerClient(url=system["url"])
-    yield client
+    yield _WithKey(client, system["key"])
     client.close()
+
+
+def test_a_call_without_the_key_is_refused_saying_what_to_send(system):
+    client = grpcclient.InferenceServerClient(url=system["url"])
+    try:
+        assert client.is_server_ready()  # probes need no key
+        with pytest.raises(InferenceServerException) as e:
+            client.infer("minilm", grpc_inputs(minilm_batch()))
+        assert "UNAUTHENTICATED" in str(e.value.status())
+        assert "x-api-key" in e.value.message()
+    finally:
+        client.close()
 
 
 def _reference(version, arrays):
@@ -112,7 +143,7 @@ def test_unknown_model_through_the_router(router):
 def router_http(system):
     import tritonclient.http as httpclient
     client = httpclient.InferenceServerClient(url=system["http_url"])
-    yield client
+    yield _WithKey(client, system["key"])
     client.close()
 
 
