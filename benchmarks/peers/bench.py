@@ -49,6 +49,9 @@ def parse_args(argv):
     p.add_argument("--warmup-ms", type=int, default=2000,
                    help="warm-up window per server and model at c8 (3 windows, not counted)")
     p.add_argument("--inprocess-seconds", type=float, default=3.0)
+    p.add_argument("--no-inprocess", action="store_true",
+                   help="skip the ONNX Runtime in-process row (it runs in KServe's venv; run.sh sets this when "
+                        "--servers names no kserve)")
     p.add_argument("--threads", type=int, default=2, help="ONNX Runtime intra-op threads, every server")
     p.add_argument("--mlserver-parallel-workers", type=int, default=0,
                    help="MLServer's parallel_workers; 0 runs inference in its main process, as the other servers do")
@@ -190,14 +193,24 @@ def rss_mib(pid):
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_seconds(pid):
-    """User + system CPU time of a process tree. CPU per call is steadier than calls/s on a loaded machine."""
+def cpu_seconds(pid, jit=True):
+    """User + system CPU time of a process tree. CPU per call is steadier than calls/s on a loaded machine.
+    jit=False leaves out the JVMs' JIT compiler threads (C1/C2): a JVM still compiling its hot path on a
+    loaded machine would otherwise be charged for its warm-up in every early cell."""
     total = 0
     for p in process_tree(pid):
         try:
             with open(f"/proc/{p}/stat") as fh:
                 fields = fh.read().rsplit(")", 1)[1].split()
             total += int(fields[11]) + int(fields[12])  # utime, stime
+            if not jit:
+                for t in os.listdir(f"/proc/{p}/task"):
+                    with open(f"/proc/{p}/task/{t}/comm") as fh:
+                        if not fh.read().startswith(("C1 CompilerThre", "C2 CompilerThre")):
+                            continue
+                    with open(f"/proc/{p}/task/{t}/stat") as fh:
+                        tf = fh.read().rsplit(")", 1)[1].split()
+                    total -= int(tf[11]) + int(tf[12])
         except (OSError, IndexError, ValueError):
             pass
     return total / _TICK
@@ -459,7 +472,8 @@ def report(a, results, rss, started, load_start, load_end, skipped):
         cells.append(fmt_rate(median([r["throughput"] for r in results.get(("inprocess", m, 1), [])])) + " (c1)")
     for m in a.models:
         cells.append(fmt_ms(median([r["p50_us"] for r in results.get(("inprocess", m, 1), [])])) + " (c1)")
-    w(f"| {LABELS['inprocess']} | " + " | ".join(cells) + " | |")
+    if not a.no_inprocess:
+        w(f"| {LABELS['inprocess']} | " + " | ".join(cells) + " | |")
     w("")
     w("Ratios (throughput, from the medians):")
     w("")
@@ -475,7 +489,7 @@ def report(a, results, rss, started, load_start, load_end, skipped):
     for num, den in pairs:
         parts = [f"{MODEL_LABELS[m]} " + " / ".join(ratio(num, den, m, c) for c in cs) for m in a.models]
         w(f"- {LABELS[num]} vs {LABELS[den]} (c{' / c'.join(map(str, cs))}): " + "; ".join(parts))
-    if "pod" in rows and 1 in cs:
+    if "pod" in rows and 1 in cs and not a.no_inprocess:
         parts = [f"{MODEL_LABELS[m]} {ratio('pod', 'inprocess', m, 1)}" for m in a.models]
         w(f"- {LABELS['pod']} at c1 vs {LABELS['inprocess']}: " + "; ".join(parts))
     w("")
@@ -488,6 +502,18 @@ def report(a, results, rss, started, load_start, load_end, skipped):
         cells = []
         for m in a.models:
             vals = [median([r["cpu_us"] for r in results.get((s, m, c), []) if "cpu_us" in r]) for c in cs]
+            cells.append(" / ".join("-" if v is None else f"{v:,.0f}" for v in vals))
+        w(f"| {LABELS[s]} | " + " | ".join(cells) + " |")
+    w("")
+    w("The same without the JVMs' JIT compiler threads (our pod and router; the Python peers and nginx "
+      "have none), i.e. the cost once warm:")
+    w("")
+    w("| server | " + " | ".join(f"{MODEL_LABELS[m]} c{' / c'.join(map(str, cs))}" for m in a.models) + " |")
+    w("|---" * (len(a.models) + 1) + "|")
+    for s in rows:
+        cells = []
+        for m in a.models:
+            vals = [median([r["cpu_us_nojit"] for r in results.get((s, m, c), []) if "cpu_us_nojit" in r]) for c in cs]
             cells.append(" / ".join("-" if v is None else f"{v:,.0f}" for v in vals))
         w(f"| {LABELS[s]} | " + " | ".join(cells) + " |")
     w("")
@@ -521,7 +547,9 @@ def main(argv):
         missing = [f"{k}={getattr(a, k)}" for k in ("inference_jar", "router_jar", "perf_analyzer")
                    if not getattr(a, k) or not os.path.exists(getattr(a, k))]
         missing += [f"model {p}" for p in model_paths(a).values() if not os.path.exists(p)]
-        for k in ("kserve_venv", "mlserver_venv", "perf_venv"):
+        needed = ["perf_venv"] + (["kserve_venv"] if "kserve" in a.servers or not a.no_inprocess else []) \
+            + (["mlserver_venv"] if "mlserver" in a.servers else [])
+        for k in needed:
             if not getattr(a, k) or not os.path.exists(os.path.join(getattr(a, k), "bin", "python")):
                 missing.append(f"{k}={getattr(a, k)}")
         if missing:
@@ -573,18 +601,22 @@ def main(argv):
         for rnd in range(a.rounds):
             for m in a.models:
                 window = a.window_ms_simple if m == "simple" else a.window_ms_minilm
-                r = inprocess(a, m)
-                results.setdefault(("errors", "inprocess", m, 1) if "error" in r else ("inprocess", m, 1), []).append(
-                    r.get("error", r) if "error" in r else r)
+                r = inprocess(a, m) if not a.no_inprocess else {"skipped": True}
+                if "skipped" not in r:
+                    key = ("errors", "inprocess", m, 1) if "error" in r else ("inprocess", m, 1)
+                    results.setdefault(key, []).append(r.get("error", r) if "error" in r else r)
                 for c in a.concurrency:
                     # Rotate the order each round so no server always runs first (or right after a heavy one).
                     order = active[rnd % len(active):] + active[:rnd % len(active)]
                     for s in order:
                         cpu0, t0 = cpu_seconds(pids[s]), time.time()
+                        warm0 = cpu_seconds(pids[s], jit=False)
                         r = perf(a, s, m, c, window, os.path.join(a.workdir, f"r{rnd}-{s}-{m}-c{c}.csv"))
                         if "error" not in r and r["throughput"] > 0:
                             # The whole perf_analyzer run (its start included) over the calls it averaged.
-                            r["cpu_us"] = (cpu_seconds(pids[s]) - cpu0) / ((time.time() - t0) * r["throughput"]) * 1e6
+                            calls = (time.time() - t0) * r["throughput"]
+                            r["cpu_us"] = (cpu_seconds(pids[s]) - cpu0) / calls * 1e6
+                            r["cpu_us_nojit"] = (cpu_seconds(pids[s], jit=False) - warm0) / calls * 1e6
                         key = ("errors", s, m, c) if "error" in r else (s, m, c)
                         results.setdefault(key, []).append(r.get("error", r) if "error" in r else r)
                         log(f"round {rnd + 1}/{a.rounds} {m} c{c} {s}: "

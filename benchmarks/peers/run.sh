@@ -39,8 +39,21 @@ if [[ ! -f "$inference_jar" || ! -f "$router_jar" || ! -f "$models/minilm/1/mode
     || die "build failed"
 fi
 
-kserve_venv="$(ensure_venv kserve)"
-mlserver_venv="$(ensure_venv mlserver)"
+# Only the venvs the run needs: --servers without kserve skips KServe's venv and the in-process row
+# (which runs in it), without mlserver MLServer's; e.g. --servers router,nginx needs only perf_analyzer's.
+servers="pod,router,nginx,kserve,mlserver" prev=""
+for arg in "$@"; do
+  [[ "$prev" == --servers ]] && servers="$arg"
+  [[ "$arg" == --servers=* ]] && servers="${arg#--servers=}"
+  prev="$arg"
+done
+venv_args=()
+if [[ ",$servers," == *,kserve,* ]]; then
+  venv_args+=(--kserve-venv "$(ensure_venv kserve)")
+else
+  venv_args+=(--no-inprocess)
+fi
+[[ ",$servers," == *,mlserver,* ]] && venv_args+=(--mlserver-venv "$(ensure_venv mlserver)")
 perf_venv="$(ensure_venv perf)"
 perf_analyzer_env "$perf_venv"
 
@@ -74,7 +87,7 @@ fi
 "$PYTHON" "$here/bench.py" "${quick[@]}" \
   --workdir "$work" --model-repository "$models" \
   --inference-jar "$inference_jar" --router-jar "$router_jar" --nginx "$nginx_bin" \
-  --kserve-venv "$kserve_venv" --mlserver-venv "$mlserver_venv" \
+  "${venv_args[@]}" \
   --perf-venv "$perf_venv" --perf-analyzer "$PERF_ANALYZER" --perf-ld-path "$PERF_LD_PATH" \
   "$@" &
 bench=$!

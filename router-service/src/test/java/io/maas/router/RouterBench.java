@@ -43,7 +43,9 @@ public final class RouterBench {
                     header.substring(header.indexOf(':') + 1).strip());
             stub = stub.withInterceptors(io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(md));
         }
-        Caller caller = rest ? rest(args[1]) : grpc(stub, RouterTest.request("1"));
+        // -Dbench.model=minilm: MiniLM fp32, [1,128] INT64 x 3 in (3 KB), [1,128,384] FP32 out (196 KB)
+        String model = System.getProperty("bench.model", "simple");
+        Caller caller = rest ? rest(args[1]) : grpc(stub, model.equals("minilm") ? miniLM() : RouterTest.request("1"));
         run(caller, concurrency, warmup, null);
         long[] lat = new long[20_000_000];
         int[] n = new int[1];
@@ -91,6 +93,29 @@ public final class RouterBench {
                 done.accept(true);
             }
         });
+    }
+
+    /** A MiniLM request of 128 tokens ([CLS], real WordPiece ids, [SEP]), version 1 (fp32). */
+    static ModelInferRequest miniLM() {
+        int tokens = 128;
+        long[][] inputs = new long[3][tokens];
+        long[] words = {2023, 2003, 1037, 6251, 2055, 1996, 2799, 1997, 5791, 1012};
+        for (int i = 0; i < tokens; i++) {
+            inputs[0][i] = i == 0 ? 101 : i == tokens - 1 ? 102 : words[i % words.length];
+            inputs[1][i] = 1;
+        }
+        ModelInferRequest.Builder b = ModelInferRequest.newBuilder().setModelName("minilm").setModelVersion("1");
+        String[] names = {"input_ids", "attention_mask", "token_type_ids"};
+        for (int n = 0; n < 3; n++) {
+            b.addInputs(ModelInferRequest.InferInputTensor.newBuilder().setName(names[n]).setDatatype("INT64")
+                    .addShape(1).addShape(tokens));
+            java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(tokens * 8).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            for (long v : inputs[n]) {
+                buf.putLong(v);
+            }
+            b.addRawInputContents(com.google.protobuf.ByteString.copyFrom(buf.array()));
+        }
+        return b.build();
     }
 
     /** The same request as JSON on the REST twin ({@link RouterTest#jsonRequest}). */

@@ -12,6 +12,9 @@ import jakarta.inject.Inject;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
 import io.maas.router.domain.Connections;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.ServerChannel;
@@ -45,6 +48,16 @@ public class GrpcTransport implements Connections.Factory {
     RouterTls tls;
 
     private final boolean epoll = Epoll.isAvailable();
+    /**
+     * The data plane's buffers: pooled direct memory in 2 MiB chunks (grpc-java's own choice).
+     * Quarkus sets {@code io.netty.allocator.maxOrder=3} for the whole JVM (64 KiB chunks), under
+     * which every buffer above 64 KiB (a MiniLM response is 196 KB) was a fresh, zeroed, unpooled
+     * direct allocation, freed again after the write: most of the router's CPU on large messages.
+     */
+    private final ByteBufAllocator allocator = new PooledByteBufAllocator(true,
+            PooledByteBufAllocator.defaultNumHeapArena(), PooledByteBufAllocator.defaultNumDirectArena(),
+            PooledByteBufAllocator.defaultPageSize(), 8, PooledByteBufAllocator.defaultSmallCacheSize(),
+            PooledByteBufAllocator.defaultNormalCacheSize(), PooledByteBufAllocator.defaultUseCacheForAllThreads());
     private EventLoopGroup boss;
     private EventLoopGroup workers;
     private final List<EventLoop> loops = new ArrayList<>();
@@ -71,6 +84,20 @@ public class GrpcTransport implements Connections.Factory {
         return workers;
     }
 
+    /**
+     * HTTP/2 flow-control window of every data-plane connection and stream, fixed. grpc-java's
+     * default tunes it by bandwidth-delay probing, a PING out and a PING ack back on every burst
+     * of data read on each connection; on the router's two connections per call that is frame
+     * work nginx does not do. 1 MiB is grpc-java's own starting window: a pod's or caller's
+     * message up to that size flows without waiting for a window update.
+     */
+    public static final int FLOW_CONTROL_WINDOW = 1024 * 1024;
+
+    /** The buffer allocator of the server's and the upstream channels' connections. */
+    public ByteBufAllocator allocator() {
+        return allocator;
+    }
+
     public Class<? extends ServerChannel> serverChannelType() {
         return epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
     }
@@ -93,6 +120,8 @@ public class GrpcTransport implements Connections.Factory {
             channels[i] = builder
                     .eventLoopGroup(loops.get(i))
                     .channelType(type)
+                    .withOption(ChannelOption.ALLOCATOR, allocator)
+                    .flowControlWindow(FLOW_CONTROL_WINDOW)
                     .directExecutor()
                     // the forwarder retries UNAVAILABLE on another pod itself; grpc's own retry
                     // would only buffer every request for a second attempt on the same pod

@@ -20,6 +20,7 @@ import io.maas.router.adapters.GrpcTransport;
 import io.maas.router.adapters.RouterConfig;
 import io.maas.router.adapters.RouterTls;
 import io.maas.router.domain.RouterState;
+import io.netty.channel.ChannelOption;
 
 /**
  * The router's gRPC port: the forwarding {@link InferenceForwarder}, grpc.health.v1 and server
@@ -56,6 +57,9 @@ public class DataPlaneServer {
                 .bossEventLoopGroup(transport.boss())
                 .workerEventLoopGroup(transport.workers())
                 .channelType(transport.serverChannelType())
+                .withOption(ChannelOption.ALLOCATOR, transport.allocator())
+                .withChildOption(ChannelOption.ALLOCATOR, transport.allocator())
+                .flowControlWindow(GrpcTransport.FLOW_CONTROL_WINDOW)
                 .directExecutor()
                 .maxInboundMessageSize(config.balancer().maxMessageBytes())
                 .maxInboundMetadataSize(InferenceForwarder.MAX_INBOUND_METADATA)

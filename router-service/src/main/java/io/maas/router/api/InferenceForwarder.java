@@ -5,6 +5,7 @@ import io.maas.auth.Operation;
 import io.maas.auth.Presented;
 import io.maas.auth.Quotas;
 import io.maas.router.adapters.Bytes;
+import io.maas.router.adapters.CallerHeaders;
 import io.maas.router.adapters.Credentials;
 import io.maas.router.adapters.GrpcStatuses;
 import io.maas.router.adapters.LoopChannels;
@@ -28,6 +29,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
+import jakarta.annotation.PostConstruct;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 
@@ -94,6 +96,14 @@ public class InferenceForwarder implements BindableService {
     ShadowMirror mirror;
     @Inject
     Tracing tracing;
+
+    /** Every attempt's options but its deadline: built once, not per call. */
+    private CallOptions callOptions;
+
+    @PostConstruct
+    void init() {
+        callOptions = CallOptions.DEFAULT.withMaxOutboundMessageSize(config.balancer().maxMessageBytes());
+    }
 
     @Override
     public ServerServiceDefinition bindService() {
@@ -253,7 +263,7 @@ public class InferenceForwarder implements BindableService {
 
         @Override
         public ServerCall.Listener<byte[]> startCall(ServerCall<byte[], byte[]> call, Metadata headers) {
-            int size = metadataSize(headers);
+            int size = CallerHeaders.size(headers);
             if (size > MAX_FORWARDED_METADATA) {
                 // refused here with a clear word rather than forwarded to a pod whose HTTP/2 limit
                 // (8 KiB) would reset the stream, which the router would then count against the pod
@@ -379,7 +389,7 @@ public class InferenceForwarder implements BindableService {
 
         @Override
         public void send(ForwardedCall forwardedCall, Endpoint endpoint, int attempt) {
-            CallOptions options = CallOptions.DEFAULT.withMaxOutboundMessageSize(config.balancer().maxMessageBytes());
+            CallOptions options = callOptions;
             if (deadline != null) {
                 options = options.withDeadline(deadline);
             }
@@ -387,7 +397,7 @@ public class InferenceForwarder implements BindableService {
             upstream = up;
             Span attemptSpan = tracing.client(span, GRPCInferenceServiceGrpc.SERVICE_NAME, method, endpoint.host(),
                     endpoint.port(), attempt);
-            Metadata upstreamHeaders = headers(headers);
+            Metadata upstreamHeaders = CallerHeaders.forwarded(headers);
             tracing.inject(attemptSpan, upstreamHeaders);
             up.start(new ClientCall.Listener<>() {
                 Metadata h;
@@ -511,43 +521,4 @@ public class InferenceForwarder implements BindableService {
      */
     static final int MAX_FORWARDED_METADATA = 7 * 1024;
     static final int MAX_INBOUND_METADATA = 16 * 1024;
-
-    static int metadataSize(Metadata md) {
-        int size = 0;
-        for (String k : md.keys()) {
-            if (k.endsWith(Metadata.BINARY_HEADER_SUFFIX)) {
-                for (byte[] v : md.getAll(Metadata.Key.of(k, Metadata.BINARY_BYTE_MARSHALLER))) {
-                    size += k.length() + (v.length + 2) / 3 * 4 + 32;
-                }
-            } else {
-                for (String v : md.getAll(Metadata.Key.of(k, Metadata.ASCII_STRING_MARSHALLER))) {
-                    size += k.length() + v.length() + 32;
-                }
-            }
-        }
-        return size;
-    }
-
-    /** Caller headers passed on: everything but gRPC's own and HTTP/2 pseudo headers, which the channel sets. */
-    static Metadata headers(Metadata in) {
-        Metadata out = new Metadata();
-        for (String k : in.keys()) {
-            if (k.startsWith("grpc-") || k.startsWith(":") || k.equals("content-type") || k.equals("te")
-                    || k.equals("user-agent") || k.equals("host") || Credentials.isCredential(k)) {
-                continue;
-            }
-            if (k.endsWith(Metadata.BINARY_HEADER_SUFFIX)) {
-                Metadata.Key<byte[]> bk = Metadata.Key.of(k, Metadata.BINARY_BYTE_MARSHALLER);
-                for (byte[] v : in.getAll(bk)) {
-                    out.put(bk, v);
-                }
-            } else {
-                Metadata.Key<String> sk = Metadata.Key.of(k, Metadata.ASCII_STRING_MARSHALLER);
-                for (String v : in.getAll(sk)) {
-                    out.put(sk, v);
-                }
-            }
-        }
-        return out;
-    }
 }

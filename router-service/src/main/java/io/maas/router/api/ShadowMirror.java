@@ -1,5 +1,6 @@
 package io.maas.router.api;
 
+import io.maas.router.adapters.CallerHeaders;
 import io.maas.router.adapters.GrpcStatuses;
 import io.maas.router.adapters.LoopChannels;
 import io.maas.router.adapters.Payload;
@@ -162,7 +163,7 @@ public class ShadowMirror {
                 deadlineNanos = Math.min(deadlineNanos, System.nanoTime() + callerDeadline.timeRemaining(TimeUnit.NANOSECONDS));
             }
             Deadline deadline = Deadline.after(Math.max(0, deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
-            Metadata md = InferenceForwarder.headers(headers);
+            Metadata md = CallerHeaders.forwarded(headers);
             md.put(SHADOW_HEADER, "true");
             Payload payload = new Payload(request, RequestHeader.versionSuffix(shadowVersion));
             long start = System.nanoTime();
