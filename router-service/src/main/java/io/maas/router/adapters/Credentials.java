@@ -29,9 +29,4 @@ public final class Credentials {
             return null; // no client certificate sent
         }
     }
-
-    /** Headers never passed on to a pod: the caller's credentials stay at the front door. */
-    public static boolean isCredential(String header) {
-        return header.equals(Presented.AUTHORIZATION) || header.equals(Presented.API_KEY);
-    }
 }
