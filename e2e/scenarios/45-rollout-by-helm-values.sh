@@ -4,11 +4,13 @@
 #  1. a rollout with a one-hour step runs (20% measured), and `helm rollback` to the values
 #     without it ends it: ABORTED, canary weight 0 measured, stable serving;
 #  2. a candidate whose outputs drift past the declared shadow gate (MiniLM int8 against fp32,
-#     minCosine 0.95) is aborted by the registry in its first step, with 0 failed calls;
+#     minCosine 0.95) is aborted by the registry in its first step, with 0 failed calls, and
+#     the unchanged declaration, re-read, does not restart it;
 #  3. a rollout with two short steps (20% 5 s, 50% 5 s; gates: error rate, p99, shadow cosine and
 #     max abs diff, min calls) is promoted by the registry from the router's reports, each step
 #     held at least its 5 s (audit log): every answer then comes from version 2;
-#  4. `helm upgrade` with the same values (registration hook included) does not restart it;
+#  4. `helm upgrade` with the same values (registration hook included) does not restart it
+#     (helm writes nothing then; a watch event makes the registry re-read the document);
 #  5. each transition is an Event on the routing ConfigMap (kubectl get events; Warning for an
 #     abort) and its annotation maas.io/rollout-minilm tells the state, both written with the
 #     registry's own ServiceAccount (Role: create events, patch that ConfigMap only);
@@ -143,9 +145,14 @@ e2e_await 60 "revision 4: the shadow gate aborts the drifting candidate (annotat
   status_has "gate shadow_cosine broken"
 e2e_log "annotation: $(status | cut -c1-200)"
 e2e_await 10 "a Warning Event RolloutAborted on $cm names the gate" event_has Warning RolloutAborted "gate shadow_cosine broken"
+# The declaration is unchanged: a watch event (any write to the ConfigMap) must not restart it.
+kubectl annotate configmap -n "$ns" "$cm" e2e.maas.io/touched="$(date +%s)" --overwrite >/dev/null
 t_gate=$(now)
 e2e_await_share rollout "$t_gate" 2 0 0 30 >/dev/null
 e2e_pass "after the gate's abort no call reaches the candidate"
+sleep 2
+e2e_assert_eq "$(count RolloutStarted) $(status | cut -d: -f1)" "2 ABORTED step 1/1 weight 0% candidate 2 stable 1" \
+  "the unchanged declaration, re-read, does not restart the aborted rollout"
 
 # --- 3. a healthy candidate promoted through two short steps ---------------------------------
 t2=$(now)
