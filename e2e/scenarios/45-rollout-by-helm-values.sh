@@ -160,6 +160,7 @@ upgrade "$short"
 started_again() { [[ $(status) == "RUNNING step "[12]"/2 "* || $(status) == PROMOTED* ]]; }
 e2e_await 30 "revision 5: a new rollout of two steps starts" started_again
 e2e_await 120 "the registry promotes the candidate after step 2 (annotation: PROMOTED)" status_is "PROMOTED"
+e2e_assert "annotation: the candidate is now stable (not 'weight 0%')" grep -q "^PROMOTED step 2/2 candidate 2 is now stable (was 1)" <<<"$(status)"
 t3=$(now)
 e2e_record "rollout 20% 5s -> 50% 5s -> promoted: $(awk -v a="$t3" -v b="$t2" 'BEGIN{printf "%.1f", a-b}')s after helm upgrade started"
 e2e_await_share rollout "$t3" 2 100 100 30 >/dev/null
