@@ -408,6 +408,37 @@ class RolloutIT {
         assertTrue(last.getReason().contains("aborted by admin: not today"), last.getReason());
     }
 
+    @Test
+    @Order(6)
+    void aPersonsPromoteWinsOverTheSchedule() throws Exception {
+        load.model = "simple";
+        long failuresBefore = load.failures.get();
+        declare("""
+                models:
+                  - name: simple
+                    stable: 2
+                    canary: 1
+                    rollout:
+                      steps:
+                        - {weight: 40, hold: 1h}
+                        - {weight: 80, hold: 1h}
+                      analysis: {minCalls: 20, maxErrorRateDelta: 0.05}
+                """);
+        Await.until("a new rollout of simple 1 running", () -> rollout("simple").getCandidateVersion().equals("1")
+                && rollout("simple").getState().equals("RUNNING"));
+        String out = maasctl("rollout", "promote", "simple");
+        assertTrue(out.contains("PROMOTED") && out.contains("candidate 1 is now stable"), out);
+        var routing = registryWriter().getRouting(GetRoutingRequest.newBuilder().setModel("simple").build());
+        assertEquals("1", routing.getStableVersion(), "promoted in its first step of two");
+        assertEquals("", routing.getCanaryVersion());
+        var last = rolloutAudit("simple").get(rolloutAudit("simple").size() - 1);
+        assertEquals("RolloutPromoted", last.getAction());
+        assertEquals("admin", last.getActor());
+        long calls = load.calls.get();
+        Await.until("100 more calls", () -> load.calls.get() >= calls + 100);
+        assertEquals(failuresBefore, load.failures.get(), "no call failed: " + load.lastFailure);
+    }
+
     // ---- helpers ----
 
     static void declare(String yaml) throws IOException {
