@@ -19,7 +19,6 @@ import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import io.maas.inference.domain.Datatype;
 import io.maas.inference.domain.InferenceException;
-import io.maas.inference.domain.ModelRunner;
 import io.maas.inference.domain.ModelSettings;
 import io.maas.inference.domain.Tensor;
 import io.maas.inference.domain.TensorSpec;
@@ -32,7 +31,7 @@ import io.maas.inference.domain.TensorSpec;
  * silently. The tokenizer is HuggingFace's own (Rust, through DJL), read from the version folder's
  * tokenizer.json; nothing is downloaded.
  */
-final class TokenizerStep implements ModelRunner {
+final class TokenizerStep extends BuiltInStep {
     static final String IDS = "input_ids";
     static final String MASK = "attention_mask";
     static final String TYPES = "token_type_ids";
@@ -43,21 +42,20 @@ final class TokenizerStep implements ModelRunner {
     private final int maxLength;
     private final boolean truncate;
     private final boolean padToMax;
-    private final List<TensorSpec> inputs;
-    private final List<TensorSpec> outputs;
 
     private TokenizerStep(HuggingFaceTokenizer tokenizer, String input, int maxLength, boolean truncate,
                           boolean padToMax, boolean batched) {
+        super(List.of(new TensorSpec(input, Datatype.BYTES, batched ? new long[]{-1, 1} : new long[]{-1},
+                        batched ? List.of("batch", "") : List.of("batch"))),
+                List.of(new TensorSpec(IDS, Datatype.INT64, new long[]{-1, -1}, DIMS),
+                        new TensorSpec(MASK, Datatype.INT64, new long[]{-1, -1}, DIMS),
+                        new TensorSpec(TYPES, Datatype.INT64, new long[]{-1, -1}, DIMS)),
+                "CPU (HuggingFace tokenizers)");
         this.tokenizer = tokenizer;
         this.input = input;
         this.maxLength = maxLength;
         this.truncate = truncate;
         this.padToMax = padToMax;
-        this.inputs = List.of(new TensorSpec(input, Datatype.BYTES, batched ? new long[]{-1, 1} : new long[]{-1},
-                batched ? List.of("batch", "") : List.of("batch")));
-        this.outputs = List.of(new TensorSpec(IDS, Datatype.INT64, new long[]{-1, -1}, DIMS),
-                new TensorSpec(MASK, Datatype.INT64, new long[]{-1, -1}, DIMS),
-                new TensorSpec(TYPES, Datatype.INT64, new long[]{-1, -1}, DIMS));
     }
 
     static TokenizerStep load(Path file, ModelSettings settings) {
@@ -158,26 +156,6 @@ final class TokenizerStep implements ModelRunner {
         }
         b.flip();
         return Tensor.ofBuffer(name, Datatype.INT64, shape, b);
-    }
-
-    @Override
-    public List<TensorSpec> inputs() {
-        return inputs;
-    }
-
-    @Override
-    public List<TensorSpec> outputs() {
-        return outputs;
-    }
-
-    @Override
-    public String executionProvider() {
-        return "CPU (HuggingFace tokenizers)";
-    }
-
-    @Override
-    public boolean runsInline() {
-        return true;
     }
 
     @Override
