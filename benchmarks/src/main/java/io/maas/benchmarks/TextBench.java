@@ -31,14 +31,19 @@ import io.maas.proto.inference.ModelInferResponse;
 
 /**
  * Text to embedding, in one run: the minilm-embed pipeline served over gRPC (tokenizer step ->
- * MiniLM fp32 -> pooling step), with ragged batching on and off, against the same tokenizer
- * (DJL), ONNX Runtime session and mean pooling called in this JVM with the same ORT threads; all at
- * the same concurrency on the same sentences of mixed lengths. Also the cost of the tokenizer and
- * pooling per call, in-process and as the service measured it (its compute metrics).
+ * MiniLM fp32 -> pooling step) against the same tokenizer (DJL), ONNX Runtime session and mean pooling
+ * called in this JVM, with the same threads: as many session.run calls at once as the service has
+ * minilm workers, each with the same intra-op threads; all at the same concurrency on the same
+ * sentences of mixed lengths, in interleaved rounds (medians reported, and CPU per call, since the
+ * machine is shared). Served modes: unbatched (no dynamic_batching), batched (equal lengths only),
+ * ragged (any lengths, padded to the longest) and bucketed (ragged within ragged_batch_max_padding).
+ * Also the tokenizer's and pooling's own cost per request: in a tight loop here, and inside the service
+ * under load (its maas_inference_step_cpu_seconds).
  *
  * <pre>java -cp 'benchmarks/target/maas-benchmarks.jar' io.maas.benchmarks.TextBench [--concurrency 32]
- *      [--duration 10] [--warmup 4] [--threads 2] [--instances 1] [--repository models/target/repository]
- *      [--service-jar inference-service/target/quarkus-app/quarkus-run.jar]</pre>
+ *      [--rounds 3] [--duration 5] [--warmup 2] [--threads 1] [--instances 2]
+ *      [--modes unbatched,batched,ragged,bucketed] [--max-padding 0.25] [--server-jvm-opts "..."]
+ *      [--repository models/target/repository] [--service-jar inference-service/target/quarkus-app/quarkus-run.jar]</pre>
  */
 public final class TextBench {
     /** Sentences of 5 to about 60 tokens, as a search or support workload sends them. */
@@ -62,7 +67,8 @@ public final class TextBench {
     }
 
     /** One measured cell of one round: its throughput, latencies and CPU per completed call. */
-    record Cell(Measurement.Result result, double serviceCpuMicros, double clientCpuMicros) {
+    record Cell(Measurement.Result result, double serviceCpuMicros, double clientCpuMicros, double tokenizerCpuMicros,
+                double poolingCpuMicros) {
         double cpuMicros() {
             return serviceCpuMicros + clientCpuMicros;
         }
@@ -79,7 +85,8 @@ public final class TextBench {
         int rounds = Integer.parseInt(a.getOrDefault("rounds", "3"));
         int threads = Integer.parseInt(a.getOrDefault("threads", "1"));
         int instances = Integer.parseInt(a.getOrDefault("instances", "2"));
-        List<String> modes = List.of(a.getOrDefault("modes", "unbatched,ragged").split(","));
+        List<String> modes = List.of(a.getOrDefault("modes", "unbatched,ragged,bucketed").split(","));
+        String maxPadding = a.getOrDefault("max-padding", "0.25");
         List<String> jvmOpts = a.getOrDefault("server-jvm-opts", "").isBlank() ? List.of()
                 : List.of(a.get("server-jvm-opts").trim().split("\\s+"));
         Path repo = Path.of(a.getOrDefault("repository", "models/target/repository"));
@@ -118,7 +125,7 @@ public final class TextBench {
         Map<String, List<Cell>> cells = new LinkedHashMap<>();
         try (InProcess baseline = new InProcess(tokenizerFile, model, threads, instances)) {
             for (String mode : modes) {
-                services.put(mode, ServiceProcess.start(jar, repository(work.resolve(mode), repo, mode, instances),
+                services.put(mode, ServiceProcess.start(jar, repository(work.resolve(mode), repo, mode, instances, threads, maxPadding),
                         List.of("minilm-embed"), o, work.resolve("service-" + mode + ".log"), 0, jvmOpts, Map.of()));
             }
             List<String> order = new ArrayList<>();
@@ -131,9 +138,11 @@ public final class TextBench {
                             : load(services.get(cell), concurrency, w, duration);
                     cells.computeIfAbsent(cell, k -> new ArrayList<>()).add(c);
                     System.out.printf(Locale.ROOT, "round %d  %-11s %8.1f embeddings/s  p50 %7.0f us  p99 %7.0f us"
-                            + "  CPU per call %6.0f us (service %6.0f, client %5.0f)%s%n", r + 1, cell,
+                            + "  CPU per call %6.0f us (service %6.0f, client %5.0f)%s%s%n", r + 1, cell,
                             c.result().throughput(), c.result().p50Micros(), c.result().p99Micros(), c.cpuMicros(),
-                            c.serviceCpuMicros(), c.clientCpuMicros(), errors(c.result()));
+                            c.serviceCpuMicros(), c.clientCpuMicros(), Double.isNaN(c.tokenizerCpuMicros()) ? ""
+                                    : String.format(Locale.ROOT, "  steps' CPU: tokenizer %.1f us, pooling %.1f us",
+                                    c.tokenizerCpuMicros(), c.poolingCpuMicros()), errors(c.result()));
                 }
             }
             // The steps' compute time inside the service, one call at a time (no queueing for a core behind
@@ -166,6 +175,9 @@ public final class TextBench {
                     median(served, c -> c.result().throughput()), median(served, Cell::cpuMicros),
                     median(served, Cell::serviceCpuMicros), median(served, Cell::clientCpuMicros),
                     perRound(served, in), medianRatio(served, in));
+            System.out.printf(Locale.ROOT, "%-14s steps' own CPU per request in the service (maas_inference_step_cpu_seconds,"
+                    + " median of rounds): tokenizer %.1f us, pooling %.1f us%n", "", median(served, Cell::tokenizerCpuMicros),
+                    median(served, Cell::poolingCpuMicros));
         }
         if (cells.containsKey("unbatched")) {
             for (String mode : modes) {
@@ -226,14 +238,18 @@ public final class TextBench {
      * workers and, by mode, no dynamic batching, batching of equal lengths only, ragged batching, or
      * ragged batching within a padding limit.
      */
-    static Path repository(Path dir, Path source, String mode, int instances) throws Exception {
+    static Path repository(Path dir, Path source, String mode, int instances, int threads, String maxPadding)
+            throws Exception {
         Files.createDirectories(dir);
         for (String m : List.of("minilm-embed", "minilm-tokenizer", "mean-pooling")) {
             Files.createSymbolicLink(dir.resolve(m), source.resolve(m).toAbsolutePath());
         }
         Path v1 = Files.createDirectories(dir.resolve("minilm/1"));
         Files.createSymbolicLink(v1.resolve("model.onnx"), source.resolve("minilm/1/model.onnx").toAbsolutePath());
-        String config = Files.readString(source.resolve("minilm/config.pbtxt"));
+        // The repository's config, with its batching, ragged and thread settings replaced by this run's.
+        String config = Files.readString(source.resolve("minilm/config.pbtxt"))
+                .replace(", allow_ragged_batch: true", "")
+                .replaceAll("(?m)^parameters \\{ key: \"(ragged_batch_max_padding|intra_op_thread_count)\".*\\n", "");
         if (mode.equals("unbatched")) {
             config = config.replaceAll("(?s)dynamic_batching \\{.*?\\n\\}\\n", "");
         }
@@ -241,8 +257,9 @@ public final class TextBench {
             config = config.replace("dims: [ -1 ] }", "dims: [ -1 ], allow_ragged_batch: true }");
         }
         if (mode.equals("bucketed")) {
-            config += "parameters { key: \"ragged_batch_max_padding\", value: { string_value: \"0.25\" } }\n";
+            config += "parameters { key: \"ragged_batch_max_padding\", value: { string_value: \"" + maxPadding + "\" } }\n";
         }
+        config += "parameters { key: \"intra_op_thread_count\", value: { string_value: \"" + threads + "\" } }\n";
         config = config.replaceAll("count: \\d+", "count: " + instances);
         Files.writeString(dir.resolve("minilm/config.pbtxt"), config);
         return dir;
@@ -267,18 +284,23 @@ public final class TextBench {
             send(stub, requests, next, m, drained);
         }
         long[] cpu = new long[4];
+        double[][] steps = new double[2][];
         m.run(warmup, duration, () -> {
+            steps[0] = stepCpu(service);
             cpu[0] = cpuNanos(service.pid());
             cpu[1] = ownCpuNanos();
         }, () -> {
             cpu[2] = cpuNanos(service.pid());
             cpu[3] = ownCpuNanos();
+            steps[1] = stepCpu(service);
         });
         if (!drained.await(120, TimeUnit.SECONDS)) {
             throw new IllegalStateException("calls still in flight 120 s after the measurement ended");
         }
         Measurement.Result r = m.result();
-        return new Cell(r, (cpu[2] - cpu[0]) / 1e3 / Math.max(1, r.calls()), (cpu[3] - cpu[1]) / 1e3 / Math.max(1, r.calls()));
+        return new Cell(r, (cpu[2] - cpu[0]) / 1e3 / Math.max(1, r.calls()), (cpu[3] - cpu[1]) / 1e3 / Math.max(1, r.calls()),
+                (steps[1][0] - steps[0][0]) / (steps[1][1] - steps[0][1]) * 1e6,
+                (steps[1][2] - steps[0][2]) / (steps[1][3] - steps[0][3]) * 1e6);
     }
 
     private static void send(GRPCInferenceServiceGrpc.GRPCInferenceServiceStub stub, List<ModelInferRequest> requests,
@@ -314,16 +336,32 @@ public final class TextBench {
         });
     }
 
+    /** Sum (seconds) and count of maas_inference_step_cpu_seconds of the tokenizer, then of the pooling step. */
+    static double[] stepCpu(ServiceProcess service) {
+        try {
+            String metrics = service.metrics();
+            double[] t = sumAndCount(metrics, "maas_inference_step_cpu_seconds", "minilm-tokenizer");
+            double[] p = sumAndCount(metrics, "maas_inference_step_cpu_seconds", "mean-pooling");
+            return new double[]{t[0], t[1], p[0], p[1]};
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot read the service's metrics: " + e, e);
+        }
+    }
+
     /** The sum (seconds) and count of a step model's maas_inference_compute_seconds, from the service's metrics. */
     static double[] meanCompute(ServiceProcess service, String model) throws Exception {
+        return sumAndCount(service.metrics(), "maas_inference_compute_seconds", model);
+    }
+
+    private static double[] sumAndCount(String metrics, String name, String model) {
         double sum = 0;
         double count = 0;
-        for (String line : service.metrics().lines().toList()) {
+        for (String line : metrics.lines().toList()) {
             if (line.contains("model=\"" + model + "\"")) {
                 double v = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
-                if (line.startsWith("maas_inference_compute_seconds_sum{")) {
+                if (line.startsWith(name + "_sum{")) {
                     sum += v;
-                } else if (line.startsWith("maas_inference_compute_seconds_count{")) {
+                } else if (line.startsWith(name + "_count{")) {
                     count += v;
                 }
             }
@@ -524,7 +562,7 @@ public final class TextBench {
                 t.join();
             }
             Measurement.Result r = m.result();
-            return new Cell(r, (cpu[1] - cpu[0]) / 1e3 / Math.max(1, r.calls()), 0);
+            return new Cell(r, (cpu[1] - cpu[0]) / 1e3 / Math.max(1, r.calls()), 0, Double.NaN, Double.NaN);
         }
 
         @Override
