@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # RBAC least privilege with the real ServiceAccount tokens (TokenRequest API, signed by the API
 # server): the router may only read EndpointSlices of its namespace, the registry only its
-# routing ConfigMap (and a watch of it by name works), inference pods nothing. Pods simulated:
+# routing ConfigMap (and a watch of it by name works; patch for the rollout annotation) and create
+# Events in its namespace, inference pods nothing. Pods simulated:
 # the Roles, RoleBindings and ServiceAccounts are what is tested.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -32,12 +33,17 @@ expect "$router" no list endpointslices.discovery.k8s.io --all-namespaces
 e2e_assert "router token: list EndpointSlices works" kubectl_as "$router" get endpointslices -n "$ns" -o name
 e2e_assert "router token: reading the auth Secret is Forbidden" bash -c "\"$E2E_KUBECTL\" --kubeconfig $router get secret maas-auth -n $ns 2>&1 | grep -q Forbidden"
 
-# Registry: its routing ConfigMap only.
-for v in get list watch; do expect "$registry" yes "$v" configmaps/maas-routing -n "$ns"; done
-for a in "get configmaps/kube-root-ca.crt" "list configmaps" "update configmaps/maas-routing" "get secrets" "get endpointslices.discovery.k8s.io" "get pods"; do
+# Registry: its routing ConfigMap only; patch of it (the rollout status annotation) and Events
+# (rollout transitions, docs/rollouts.md) created in its namespace, never read or changed.
+for v in get list watch patch; do expect "$registry" yes "$v" configmaps/maas-routing -n "$ns"; done
+expect "$registry" yes create events -n "$ns"
+for a in "get configmaps/kube-root-ca.crt" "patch configmaps/kube-root-ca.crt" "list configmaps" "update configmaps/maas-routing" "delete configmaps/maas-routing" \
+    "get events" "list events" "update events" "patch events" "delete events" "create events.events.k8s.io" \
+    "get secrets" "get endpointslices.discovery.k8s.io" "get pods"; do
   expect "$registry" no $a -n "$ns"
 done
 expect "$registry" no get configmaps/maas-routing -n "$other"
+expect "$registry" no create events -n "$other"
 e2e_assert "registry token: get configmap maas-routing works" kubectl_as "$registry" get configmap maas-routing -n "$ns" -o name
 e2e_assert "registry token: a list of all ConfigMaps is Forbidden" bash -c "\"$E2E_KUBECTL\" --kubeconfig $registry get configmaps -n $ns 2>&1 | grep -q Forbidden"
 # The watch the registry's informer makes (list+watch with fieldSelector metadata.name=maas-routing,

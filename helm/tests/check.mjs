@@ -853,6 +853,7 @@ async function main() {
     ["clusterChecks not a boolean", { file: P("cpu"), sets: ["clusterChecks=maybe"], expect: "/clusterChecks': got string, want boolean" }],
     ["rollout step weight over 100", { file: P("rollout"), sets: ["models[0].canary.rollout.steps[0].weight=150"], expect: "/models/0/canary/rollout/steps/0/weight': maximum: got 150, want 100" }],
     ["rollout hold that is no duration", { file: P("rollout"), sets: ["models[0].canary.rollout.steps[0].hold=5 minutes"], expect: "/models/0/canary/rollout/steps/0/hold" }],
+    ["rollout with several registry replicas", { file: P("rollout"), sets: ["registry.db.kind=postgresql", "registry.db.postgresql.url=jdbc:postgresql://pg/maas", "registry.db.postgresql.password=x", "registry.replicas=2"], expect: 'models: "minilm" declares a canary rollout, which one registry replica runs' }],
     ["rollout gate misspelt", { file: P("rollout"), sets: ["models[0].canary.rollout.analysis.maxErrorRate=0.1"], expect: "/models/0/canary/rollout/analysis': additional properties 'maxErrorRate' not allowed" }],
     // Helm replaces a list given by --set unless a values file supplies it: the runbook always passes -f.
     ["runbook weight --set without the values file (list replaced)", { sets: ["models[0].canary.weight=25"], expect: "/models/0': missing properties 'name', 'stable'" }],

@@ -12,6 +12,11 @@ Writes into models/src/repository (or the directory given with --out):
   identity/1/model.onnx, identity/config.pbtxt
       For each v2 datatype T: IN_<T> [d0, d1] -> OUT_<T> (Identity). Round-trips every datatype.
 
+And, outside the repository (a test resource, never served by default):
+  router-service/src/test/resources/models/simple-swapped.onnx
+      'simple' with its outputs wired the wrong way round (OUTPUT0 = INPUT0 - INPUT1, OUTPUT1 =
+      INPUT0 + INPUT1): a deliberately wrong candidate whose errors and latency look fine, which
+      only the rollout's shadow comparison catches (router-service RolloutIT).
 Every model is checked with onnx.checker and run once with Python ONNX Runtime; each
 config.pbtxt is parsed as Triton's ModelConfig (tritonclient's model_config_pb2).
 """
@@ -80,14 +85,15 @@ def finish(graph, version):
     return model
 
 
-def simple_model(version):
+def simple_model(version, swapped=False):
     def t(name):
         return helper.make_tensor_value_info(name, TensorProto.FLOAT, ["batch", 16])
 
+    add, sub = ("OUTPUT1", "OUTPUT0") if swapped else ("OUTPUT0", "OUTPUT1")
     graph = helper.make_graph(
         [
-            helper.make_node("Add", ["INPUT0", "INPUT1"], ["OUTPUT0"], name="add"),
-            helper.make_node("Sub", ["INPUT0", "INPUT1"], ["OUTPUT1"], name="sub"),
+            helper.make_node("Add", ["INPUT0", "INPUT1"], [add], name="add"),
+            helper.make_node("Sub", ["INPUT0", "INPUT1"], [sub], name="sub"),
         ],
         "simple",
         [t("INPUT0"), t("INPUT1")],
@@ -137,6 +143,13 @@ def check_simple(sess):
     assert np.array_equal(out0, a + b) and np.array_equal(out1, a - b)
 
 
+def check_simple_swapped(sess):
+    a = sample("FP32", (3, 16), 1)
+    b = sample("FP32", (3, 16), 2)
+    out0, out1 = sess.run(["OUTPUT0", "OUTPUT1"], {"INPUT0": a, "INPUT1": b})
+    assert np.array_equal(out0, a - b) and np.array_equal(out1, a + b)
+
+
 def check_identity(sess):
     feeds = {f"IN_{dt}": sample(dt, (2, 3 + i), i) for i, dt in enumerate(DATATYPES)}
     outs = sess.run([f"OUT_{dt}" for dt in DATATYPES], feeds)
@@ -166,6 +179,9 @@ def main(argv=None):
     default_out = pathlib.Path(__file__).resolve().parents[2] / "models" / "src" / "repository"
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=pathlib.Path, default=default_out, help="model repository directory")
+    parser.add_argument("--test-resources", type=pathlib.Path,
+                        default=default_out.parents[2] / "router-service" / "src" / "test" / "resources" / "models",
+                        help="where the deliberately wrong test model goes")
     args = parser.parse_args(argv)
     out = args.out
 
@@ -176,6 +192,10 @@ def main(argv=None):
     p = out / "simple" / "config.pbtxt"
     write(p, SIMPLE_CONFIG.encode())
     check_config(p)
+
+    p = args.test_resources / "simple-swapped.onnx"
+    write(p, simple_model(2, swapped=True).SerializeToString(deterministic=True))
+    verify(p, check_simple_swapped)
 
     p = out / "identity" / "1" / "model.onnx"
     write(p, identity_model().SerializeToString(deterministic=True))

@@ -88,7 +88,10 @@ final class RolloutCommand {
                     .append(s.getPause() ? "pause" : s.getWeight() + "% " + s.getHoldSeconds() + "s")
                     .append(i == r.getStep() ? "]" : "");
         }
-        out.printf("step:      %d/%d at weight %d%% since %s: %s%n", r.getStep() + 1, r.getStepsCount(), r.getWeight(),
+        // promoted, the canary weight is 0 because the candidate serves everything as stable
+        String standing = r.getState().equals("PROMOTED") ? "done, candidate " + r.getCandidateVersion() + " is now stable"
+                : "at weight " + r.getWeight() + "%";
+        out.printf("step:      %d/%d %s since %s: %s%n", r.getStep() + 1, r.getStepsCount(), standing,
                 RegistryCommand.time(r.getStepStartedAtMs()), steps);
         out.printf("canary:    %s%n", track(r.getCanary()));
         out.printf("stable:    %s%n", track(r.getStable()));

@@ -328,6 +328,7 @@ class RouterTest {
         Route entry = table.routes().get("simple");
         System.out.println("aborted: " + entry + " after " + errors + " failed calls");
         assertTrue(entry.reason().contains("auto-abort"), entry.reason());
+        assertEquals(0, errors.get(), "the canary's failures were answered by stable (fallback), yet judged");
         assertEquals("3", entry.canary());
         for (int i = 0; i < 50; i++) {
             Result r = call(null, Map.of());

@@ -43,8 +43,12 @@ public final class ConfigMapRolloutStatus implements RolloutEvents, AutoCloseabl
 
     @Override
     public void transition(Rollout r, String action, String reason) {
-        String status = String.format(Locale.ROOT, "%s step %d/%d weight %d%% candidate %s stable %s: %s", r.state(), r.step() + 1,
-                r.plan().steps().size(), r.weight(), r.candidate(), r.stable(), truncate(r.note(), 400));
+        // Promoted, the canary weight is 0 because the candidate is stable now: say that, not "weight 0%".
+        String standing = r.state() == RolloutState.PROMOTED
+                ? String.format(Locale.ROOT, "candidate %s is now stable (was %s)", r.candidate(), r.stable())
+                : String.format(Locale.ROOT, "weight %d%% candidate %s stable %s", r.weight(), r.candidate(), r.stable());
+        String status = String.format(Locale.ROOT, "%s step %d/%d %s: %s", r.state(), r.step() + 1,
+                r.plan().steps().size(), standing, truncate(r.note(), 400));
         String message = truncate(r.model() + ": " + reason, 1000);
         boolean warning = r.state() == RolloutState.ABORTED;
         writer.execute(() -> write(r.model(), action, status, message, warning));

@@ -218,6 +218,14 @@ public interface RouterConfig {
         /** MAAS_CANARY_AUTO_ABORT: false only reports (log, metric). */
         @WithDefault("true")
         boolean autoAbort();
+
+        /**
+         * MAAS_CANARY_FALLBACK_TO_STABLE: a call the split sent to the canary that fails through a
+         * server fault is answered by stable (inference is idempotent); the failure still counts
+         * as the canary's evidence. Callers that name the version or send x-maas-canary are not.
+         */
+        @WithDefault("true")
+        boolean fallbackToStable();
     }
 
     interface Balancer {

@@ -44,6 +44,7 @@ public class RouterMetrics implements CanaryEvents, ForwardingEvents, FrontDoor.
     private final Map<Labels, Counter> retries = new ConcurrentHashMap<>();
     private final Map<Labels, Counter> ejections = new ConcurrentHashMap<>();
     private final Map<Labels, Counter> aborts = new ConcurrentHashMap<>();
+    private final Map<Labels, Counter> fallbacks = new ConcurrentHashMap<>();
     private final Map<Labels, Counter> shadows = new ConcurrentHashMap<>();
     private final Map<Labels, DistributionSummary> shadowDiff = new ConcurrentHashMap<>();
     private final Map<Labels, DistributionSummary> shadowCosine = new ConcurrentHashMap<>();
@@ -110,6 +111,17 @@ public class RouterMetrics implements CanaryEvents, ForwardingEvents, FrontDoor.
                 l -> Counter.builder("maas.router.retries")
                         .description("Calls retried on another endpoint after one that did not run them")
                         .tags("model", model, "version", version, "track", track).register(registry))
+                .increment();
+    }
+
+    @Override
+    public void canaryFallback(ModelKey canary, StatusCode code) {
+        String model = canary.model();
+        String version = canary.version();
+        fallbacks.computeIfAbsent(new Labels(model, version, code.name(), ""),
+                l -> Counter.builder("maas.router.canary.fallbacks")
+                        .description("Calls the canary failed through a server fault, answered by stable instead")
+                        .tags("model", model, "version", version, "code", code.name()).register(registry))
                 .increment();
     }
 

@@ -379,6 +379,12 @@ public class InferenceForwarder implements BindableService {
 
         @Override
         public void send(ForwardedCall forwardedCall, Endpoint endpoint, int attempt) {
+            Target t = forwardedCall.target();
+            if (t != target) {
+                // the canary failed and stable answers: the request names stable's version
+                target = t;
+                payload = new Payload(request, RequestHeader.versionSuffix(t.key().version()));
+            }
             CallOptions options = CallOptions.DEFAULT.withMaxOutboundMessageSize(config.balancer().maxMessageBytes());
             if (deadline != null) {
                 options = options.withDeadline(deadline);

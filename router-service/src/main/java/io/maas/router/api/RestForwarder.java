@@ -216,7 +216,8 @@ public class RestForwarder {
     /** The REST transport of one call: the pod's HTTP answer is passed back unchanged. */
     private final class Call implements Upstream {
         final String method;
-        final Target target;
+        /** The pipeline's target of the attempt under way (stable's when a failed canary falls back). */
+        volatile Target target;
         final String suffix;
         final HttpHeaders headers;
         final byte[] body;
@@ -243,6 +244,7 @@ public class RestForwarder {
         public void send(ForwardedCall call, Endpoint endpoint, int attempt) {
             String address = endpoint.httpAddress();
             int colon = address.lastIndexOf(':');
+            target = call.target();
             ModelKey key = target.key();
             RequestOptions options = new RequestOptions().setMethod(HttpMethod.valueOf(method))
                     .setHost(address.substring(0, colon)).setPort(Integer.parseInt(address.substring(colon + 1)))

@@ -68,7 +68,7 @@ public class RouterBeans {
         var c = config.canary();
         boolean registryConfigured = config.registry().address().filter(a -> !a.isBlank()).isPresent();
         return new CanaryGuard(new CanaryPolicy(c.maxErrorRateDelta(), c.maxP99Ms(), c.windowSeconds(), c.minRequests(),
-                c.autoAbort(), registryConfigured), table, registry, metrics, tally);
+                c.autoAbort(), registryConfigured, c.fallbackToStable()), table, registry, metrics, tally);
     }
 
     @Produces

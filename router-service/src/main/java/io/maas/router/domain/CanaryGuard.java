@@ -50,6 +50,11 @@ public final class CanaryGuard {
         tally.record(key, serverFault, nanos);
     }
 
+    /** Whether a canary's server fault on a call the split sent it is answered by stable ({@link CanaryPolicy#fallbackToStable}). */
+    public boolean fallsBackToStable() {
+        return policy.fallbackToStable();
+    }
+
     public VersionStats.Snapshot snapshot(ModelKey key) {
         VersionStats s = stats.get(key);
         return s == null ? new VersionStats.Snapshot(0, 0, 0) : s.snapshot(System.currentTimeMillis() / 1000);

@@ -13,7 +13,7 @@ import java.util.List;
 public final class ForwardedCall {
     private final Forwarding pipeline;
     private final CallKind kind;
-    private final Target target;
+    private Target target;
     private final Caller caller;
     private final Quotas.Permit permit;
     private final Upstream upstream;
@@ -23,6 +23,7 @@ public final class ForwardedCall {
     private final List<Endpoint> tried = new ArrayList<>(2);
     private Outcome last;
     private boolean cancelled;
+    private boolean fellBack;
     private boolean done;
 
     ForwardedCall(Forwarding pipeline, CallKind kind, Target target, Caller caller, Quotas.Permit permit,
@@ -57,8 +58,13 @@ public final class ForwardedCall {
         Endpoint endpoint = pick();
         if (endpoint == null) {
             ModelKey key = target.key();
-            finish(last != null ? last : Outcome.of(StatusCode.UNAVAILABLE, "no available endpoint for " + key
-                    + (pipeline.pool.endpoints(key).isEmpty() ? " (no pod serving it was discovered)" : " (all ejected)")));
+            Outcome o = last != null ? last : Outcome.of(StatusCode.UNAVAILABLE, "no available endpoint for " + key
+                    + (pipeline.pool.endpoints(key).isEmpty() ? " (no pod serving it was discovered)" : " (all ejected)"));
+            if (!cancelled && fallsBack(Fault.of(o.code(), callerDeadline))) {
+                fallBack(o);
+            } else {
+                finish(o);
+            }
             return;
         }
         tried.add(endpoint);
@@ -100,8 +106,32 @@ public final class ForwardedCall {
                 next();
                 return;
             }
+            if (!cancelled && fallsBack(fault)) {
+                fallBack(o);
+                return;
+            }
         }
         finish(o);
+    }
+
+    /**
+     * Whether stable answers instead: the split (not the caller) chose the canary, and the canary
+     * failed through the server's fault. Inference is idempotent, so asking stable repeats no side
+     * effect; a caller's mistake would fail on stable alike, so it is not tried again.
+     */
+    private boolean fallsBack(Fault fault) {
+        return fault == Fault.SERVER && !fellBack && kind.infer() && !kind.shadow()
+                && pipeline.canary.fallsBackToStable() && target.splitToCanary();
+    }
+
+    /** The canary's failure is its evidence (the guard, the registry's rollout gates); stable answers. */
+    private void fallBack(Outcome failed) {
+        fellBack = true;
+        pipeline.canary.record(target.key(), true, System.nanoTime() - start);
+        pipeline.events.canaryFallback(target.key(), failed.code());
+        target = target.toStable();
+        tried.clear();
+        next();
     }
 
     /** The caller went away: no further attempt. The transport cancels the attempt in flight itself. */

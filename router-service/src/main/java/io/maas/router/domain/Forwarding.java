@@ -223,7 +223,7 @@ public final class Forwarding {
                 track = label;
             }
         }
-        return new Target(key, track, route);
+        return new Target(key, track, route, "weighted".equals(choice.reason()) || "sticky".equals(choice.reason()));
     }
 
     /** Checked on every call that names a version, cheapest source first: no allocation on the way. */

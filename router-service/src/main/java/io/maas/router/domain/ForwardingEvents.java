@@ -12,6 +12,9 @@ public interface ForwardingEvents {
     /** A call tried again on another endpoint. */
     void retry(ModelKey key, String track);
 
+    /** A call the canary failed through a server fault, answered by stable instead. */
+    void canaryFallback(ModelKey canary, StatusCode code);
+
     /** An endpoint ejected after consecutive failures. */
     void ejection(ModelKey key, String endpoint, Outcome last);
 }

@@ -34,6 +34,12 @@ final class Fixtures {
         final List<String> ejections = new ArrayList<>();
         final List<String> aborts = new ArrayList<>();
         final List<String> tenantCalls = new ArrayList<>();
+        final List<String> fallbacks = new ArrayList<>();
+
+        @Override
+        public synchronized void canaryFallback(ModelKey canary, StatusCode code) {
+            fallbacks.add(canary + "/" + code);
+        }
 
         @Override
         public synchronized void tenantCall(String tenant, String model, StatusCode code) {
@@ -89,8 +95,12 @@ final class Fixtures {
     }
 
     Fixtures(BalancerPolicy policy, ModelCatalog catalog, FrontDoor door) {
+        this(policy, catalog, door, true);
+    }
+
+    Fixtures(BalancerPolicy policy, ModelCatalog catalog, FrontDoor door, boolean fallbackToStable) {
         pool = new EndpointPool(policy, NOWHERE);
-        canary = new CanaryGuard(new CanaryPolicy(0.05, 0, 60, 20, true, true), table, (route, reason) -> {
+        canary = new CanaryGuard(new CanaryPolicy(0.05, 0, 60, 20, true, true, fallbackToStable), table, (route, reason) -> {
             abortsWritten.add(route.model() + ":" + route.canary());
             return route.revision() + 1;
         }, events);

@@ -176,6 +176,62 @@ class ForwardingTest {
     }
 
     @Test
+    void aCanaryTheSplitChoseIsAnsweredByStableWhenItFailsYetJudgedOnItsFailure() throws Forwarding.Refused {
+        Fixtures f = new Fixtures();
+        f.table.replaceAll(1, List.of(new Route("m", "1", "2", 100, 1)));   // the split always picks the canary
+        f.endpoints("m:1", "10.0.0.1:1", "m:2", "10.0.0.2:1");
+        for (int i = 0; i < 30; i++) {
+            Scripted up = new Scripted(Outcome.of(StatusCode.INTERNAL, "canary broken"));
+            assertEquals(StatusCode.OK, call(f, "", up).code(), "stable answers");
+            assertEquals(List.of("10.0.0.2:1", "10.0.0.1:1"), up.sentTo);
+        }
+        assertEquals(30, f.events.fallbacks.size());
+        assertTrue(f.events.calls.stream().allMatch(c -> c.equals("m:1/stable/OK")), f.events.calls::toString);
+        assertEquals(30, f.canary.snapshot(new ModelKey("m", "2")).errors(), "the canary's failures are its evidence");
+        f.canary.check();
+        assertEquals(List.of("m:2"), f.abortsWritten);
+
+        // a caller's mistake would fail on stable alike: it is the caller's answer, sent once
+        f.table.replaceAll(2, List.of(new Route("m", "1", "2", 100, 2)));
+        Scripted mistake = new Scripted(Outcome.of(StatusCode.INVALID_ARGUMENT, "shape [3] != [16]"));
+        assertEquals(StatusCode.INVALID_ARGUMENT, call(f, "", mistake).code());
+        assertEquals(1, mistake.sentTo.size());
+
+        // a caller that names the canary (version or x-maas-canary: always) gets the canary's answer
+        Scripted named = new Scripted(Outcome.of(StatusCode.INTERNAL, "canary broken"));
+        assertEquals(StatusCode.INTERNAL, call(f, "2", named).code());
+        Scripted always = new Scripted(Outcome.of(StatusCode.INTERNAL, "canary broken"));
+        f.forwarding.start(CallKind.primary("ModelInfer", true), f.forwarding.target("m", "", null, "always", null),
+                always, 0, true);
+        assertEquals(StatusCode.INTERNAL, always.finished.get(0).code());
+        assertEquals(30, f.events.fallbacks.size());
+
+        // a canary pod lacking the version, or no canary pod at all: stable answers too
+        Fixtures g = new Fixtures();
+        g.table.replaceAll(1, List.of(new Route("m", "1", "3", 100, 1)));
+        g.endpoints("m:1", "10.0.0.1:1", "m:3", "10.0.0.9:1");
+        Scripted lacking = new Scripted(Outcome.of(StatusCode.NOT_FOUND, "unknown version 3"));
+        assertEquals(StatusCode.OK, call(g, "", lacking).code());
+        assertEquals(List.of("10.0.0.9:1", "10.0.0.1:1"), lacking.sentTo);
+        g.endpoints("m:1", "10.0.0.1:1");
+        Scripted none = new Scripted();
+        assertEquals(StatusCode.OK, call(g, "", none).code());
+        assertEquals(List.of("10.0.0.1:1"), none.sentTo);
+        assertEquals(2, g.canary.snapshot(new ModelKey("m", "3")).errors());
+    }
+
+    @Test
+    void withoutFallbackTheCanarysFailureIsTheCallersAnswer() throws Forwarding.Refused {
+        Fixtures f = new Fixtures(Fixtures.POLICY, ModelCatalog.NONE, io.maas.auth.FrontDoor.open(), false);
+        f.table.replaceAll(1, List.of(new Route("m", "1", "2", 100, 1)));
+        f.endpoints("m:1", "10.0.0.1:1", "m:2", "10.0.0.2:1");
+        Scripted up = new Scripted(Outcome.of(StatusCode.INTERNAL, "canary broken"));
+        assertEquals(StatusCode.INTERNAL, call(f, "", up).code());
+        assertEquals(List.of("10.0.0.2:1"), up.sentTo);
+        assertEquals(List.of(), f.events.fallbacks);
+    }
+
+    @Test
     void shadowCallsAreOneAttemptAndNoCall() {
         Fixtures f = new Fixtures();
         f.endpoints("m:2", "10.0.0.1:1", "10.0.0.2:1");
