@@ -18,7 +18,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import com.google.protobuf.ByteString;
 
-import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
@@ -371,7 +370,7 @@ public final class TextBench {
 
     /**
      * The tokenizer and pooling steps' own cost per request, one request at a time on one thread: the
-     * work the service's steps do (strict UTF-8 decode, DJL encode, three INT64 tensors packed into direct
+     * work the service's steps do (strict UTF-8 decode, HuggingFace's encode read for ids, mask and type ids, three INT64 tensors packed into direct
      * buffers; mean over the mask and L2 norm over a little-endian [1, tokens, 384] buffer), in wall time
      * and in this thread's CPU time.
      */
@@ -426,8 +425,15 @@ public final class TextBench {
             String text = java.nio.charset.StandardCharsets.UTF_8.newDecoder()
                     .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
                     .decode(ByteBuffer.wrap(utf8)).toString();
-            Encoding e = tokenizer.encode(text);
-            long[][] fields = {e.getIds(), e.getAttentionMask(), e.getTypeIds()};
+            // As the step does: only ids, mask and type ids are read from HuggingFace's encoding.
+            var lib = ai.djl.huggingface.tokenizers.jni.TokenizersLibrary.LIB;
+            long encoding = lib.encode(tokenizer.getHandle(), text, true);
+            long[][] fields;
+            try {
+                fields = new long[][]{lib.getTokenIds(encoding), lib.getAttentionMask(encoding), lib.getTypeIds(encoding)};
+            } finally {
+                lib.deleteEncoding(encoding);
+            }
             long sum = 0;
             for (long[] f : fields) {
                 ByteBuffer b = ByteBuffer.allocateDirect(f.length * 8).order(ByteOrder.LITTLE_ENDIAN);
@@ -496,11 +502,23 @@ public final class TextBench {
         }
 
         float[] embed(String text) throws Exception {
-            Encoding e = tokenizer.encode(text);
-            long[] shape = {1, e.getIds().length};
-            try (OnnxTensor ids = OnnxTensor.createTensor(env, LongBuffer.wrap(e.getIds()), shape);
-                 OnnxTensor mask = OnnxTensor.createTensor(env, LongBuffer.wrap(e.getAttentionMask()), shape);
-                 OnnxTensor types = OnnxTensor.createTensor(env, LongBuffer.wrap(e.getTypeIds()), shape)) {
+            // The tokenizer's work as the step does it: only ids, mask and type ids are read.
+            var lib = ai.djl.huggingface.tokenizers.jni.TokenizersLibrary.LIB;
+            long encoding = lib.encode(tokenizer.getHandle(), text, true);
+            long[] idValues;
+            long[] maskValues;
+            long[] typeValues;
+            try {
+                idValues = lib.getTokenIds(encoding);
+                maskValues = lib.getAttentionMask(encoding);
+                typeValues = lib.getTypeIds(encoding);
+            } finally {
+                lib.deleteEncoding(encoding);
+            }
+            long[] shape = {1, idValues.length};
+            try (OnnxTensor ids = OnnxTensor.createTensor(env, LongBuffer.wrap(idValues), shape);
+                 OnnxTensor mask = OnnxTensor.createTensor(env, LongBuffer.wrap(maskValues), shape);
+                 OnnxTensor types = OnnxTensor.createTensor(env, LongBuffer.wrap(typeValues), shape)) {
                 FloatBuffer hidden;
                 runs.acquire();
                 try (OrtSession.Result r = session.run(Map.of("input_ids", ids, "attention_mask", mask,
@@ -509,7 +527,7 @@ public final class TextBench {
                 } finally {
                     runs.release();
                 }
-                return pool(hidden, e.getAttentionMask());
+                return pool(hidden, maskValues);
             }
         }
 
