@@ -308,6 +308,7 @@ async function main() {
     promoting: [[P("promoting")], []],
     promoted: [[P("promoted")], []],
     rollout: [[P("rollout")], []],
+    pipelines: [[P("pipelines")], []],
     features: [[join(testValues, "features.yaml")], []],
     postgres: [[join(testValues, "postgres.yaml")], []],
     "h2-ephemeral": [[], ["registry.db.h2.persistence.enabled=false"]],
@@ -429,6 +430,50 @@ async function main() {
     eq(d.spec.selector, R("canary").get("Deployment", "maas-minilm-stable").spec.selector, "immutable selector unchanged");
     assert(!R("promoted").has("Deployment", "maas-minilm-canary"), "canary Deployment rendered");
     eq(R("promoted").routing(), { models: [{ name: "minilm", stable: "2", weight: 0 }] }, "routing.yaml");
+  });
+  // Pipelines (text in, answer out): a pipeline is a model with its own Deployments, its steps copied beside it
+  check("pipelines: one Deployment per pipeline, none for its steps; routed and registered by name", () => {
+    const r = R("pipelines");
+    eq(r.inference().map((d) => d.metadata.name).sort(), ["maas-minilm-classify-stable", "maas-minilm-embed-stable", "maas-minilm-stable"], "inference Deployments");
+    eq(r.routing().models.map((m) => m.name), ["minilm", "minilm-embed", "minilm-classify"], "routed models");
+    assert(container(r.get("Job", "maas-register-models"), "register").command.at(-1).includes("--model minilm --model minilm-embed --model minilm-classify"), "registration");
+  });
+  check("pipelines: fetch-model copies the pipeline's version and each step's, in order", () => {
+    const script = container(R("pipelines").get("Deployment", "maas-minilm-embed-stable"), "fetch-model").command.at(-1);
+    const copied = [...script.matchAll(/^echo "model (\S+) version (\S+) copied/gm)].map((m) => `${m[1]}/${m[2]}`);
+    eq(copied, ["minilm-embed/1", "minilm-tokenizer/1", "minilm/1", "mean-pooling/1"], "copied versions");
+    const plain = container(R("pipelines").get("Deployment", "maas-minilm-stable"), "fetch-model").command.at(-1);
+    eq([...plain.matchAll(/^echo "model (\S+) version/gm)].length, 1, "a model without steps copies only itself");
+  });
+  check("pipelines: the copy script, run by sh, builds a repository the service loads (pipelines, steps, labels)", () => {
+    const tmp = mkdtempSync(join(work, "copy-"));
+    const src = join(tmp, "models");
+    const files = {
+      "minilm-classify/config.pbtxt": 'platform: "ensemble"\n', "minilm-classify/1/.keep": "",
+      "minilm-embed/config.pbtxt": 'platform: "ensemble"\n', "minilm-embed/1/.keep": "",
+      "minilm-tokenizer/config.pbtxt": 'backend: "tokenizer"\n', "minilm-tokenizer/1/tokenizer.json": "{}",
+      "minilm/config.pbtxt": "max_batch_size: 32\n", "minilm/1/model.onnx": "onnx", "minilm/2/model.onnx": "v2",
+      "mean-pooling/config.pbtxt": 'backend: "pooling"\n', "mean-pooling/1/.keep": "",
+      "topic-zero-shot/config.pbtxt": 'backend: "zero_shot"\n', "topic-zero-shot/labels.tsv": "a\tb\n", "topic-zero-shot/1/.keep": "",
+      "topic-labels/config.pbtxt": 'backend: "classification"\n', "topic-labels/labels.txt": "a\n", "topic-labels/1/.keep": "",
+    };
+    for (const [f, body] of Object.entries(files)) {
+      run("mkdir", ["-p", dirname(join(src, f))]);
+      writeFileSync(join(src, f), body);
+    }
+    const sh = (script) => run("sh", ["-ec", script.replaceAll("/models/", `${src}/`).replaceAll("/repository/", `${tmp}/repository/`)]);
+    const script = container(R("pipelines").get("Deployment", "maas-minilm-classify-stable"), "fetch-model").command.at(-1);
+    const ok = sh(script);
+    eq(ok.status, 0, `copy script: ${ok.stderr}`);
+    const listed = run("find", [join(tmp, "repository"), "-type", "f"]).stdout.trim().split("\n").map((f) => f.slice(join(tmp, "repository").length + 1)).sort();
+    eq(listed, Object.keys(files).filter((f) => f !== "minilm/2/model.onnx").sort(), "repository files");
+    rmSync(join(src, "mean-pooling", "1"), { recursive: true });
+    const missing = sh(script);
+    assert(missing.status !== 0 && missing.stderr.includes(`no ${src}/mean-pooling/1 in the model source`), `missing step version: ${missing.status} ${missing.stderr}`);
+    rmSync(join(src, "minilm", "config.pbtxt"));
+    rmSync(join(src, "minilm", "1", "model.onnx"));
+    const noModel = sh(container(R("pipelines").get("Deployment", "maas-minilm-stable"), "fetch-model").command.at(-1));
+    assert(noModel.status !== 0 && noModel.stderr.includes(`no ${src}/minilm/1/model.onnx, and no ${src}/minilm/config.pbtxt`), `no model file: ${noModel.stderr}`);
   });
   check("hostPath: the init container copies from a read-only hostPath volume", () => {
     const d = R("hostpath").get("Deployment", "maas-minilm-canary");

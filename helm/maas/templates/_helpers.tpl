@@ -103,16 +103,20 @@ app.kubernetes.io/component: {{ .component }}
 
 {{/*
 Copies one model version from the model source (/models) into a repository at /repository:
-<model>/<version> and <model>/config.pbtxt. The fetch-model init container of the inference
-Pods and the registration Job. Call with (dict "model" "minilm" "version" "1").
+<model>/<version> and the files of <model> itself (config.pbtxt and what it names, e.g. a labels
+file). A version needs its model.onnx, or a config.pbtxt (a pipeline, platform "ensemble", or a
+built-in step such as backend "tokenizer", whose version folder may hold no model file). The
+fetch-model init container of the inference Pods and the registration Job. Call with
+(dict "model" "minilm" "version" "1").
 */}}
 {{- define "maas.modelSource.copyVersion" -}}
 src=/models/{{ .model }}
 dst=/repository/{{ .model }}
-test -f "$src/{{ .version }}/model.onnx" || { echo "no $src/{{ .version }}/model.onnx in the model source" >&2; exit 1; }
+test -d "$src/{{ .version }}" || { echo "no $src/{{ .version }} in the model source" >&2; exit 1; }
+test -f "$src/{{ .version }}/model.onnx" || test -f "$src/config.pbtxt" || { echo "no $src/{{ .version }}/model.onnx, and no $src/config.pbtxt for a pipeline or built-in step, in the model source" >&2; exit 1; }
 mkdir -p "$dst" && rm -rf "$dst/{{ .version }}"
 cp -R "$src/{{ .version }}" "$dst/{{ .version }}"
-if [ -f "$src/config.pbtxt" ]; then cp "$src/config.pbtxt" "$dst/config.pbtxt"; fi
+for f in "$src"/*; do if [ -f "$f" ]; then cp "$f" "$dst/"; fi; done
 echo "model {{ .model }} version {{ .version }} copied to $dst"
 {{- end }}
 

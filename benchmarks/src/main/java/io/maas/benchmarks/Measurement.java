@@ -54,7 +54,14 @@ final class Measurement {
 
     /** Runs the phases on the calling thread: warm up, measure, stop. */
     void run(double warmupSeconds, double durationSeconds) throws InterruptedException {
+        run(warmupSeconds, durationSeconds, () -> { }, () -> { });
+    }
+
+    /** As above, calling {@code atStart} as the measured phase begins and {@code atEnd} as it ends (e.g. to read CPU time). */
+    void run(double warmupSeconds, double durationSeconds, Runnable atStart, Runnable atEnd)
+            throws InterruptedException {
         sleep(warmupSeconds);
+        atStart.run();
         synchronized (this) {
             measureStart = System.nanoTime();
             phase = Phase.MEASURE;
@@ -64,6 +71,7 @@ final class Measurement {
             phase = Phase.STOP;
             measureEnd = System.nanoTime();
         }
+        atEnd.run();
     }
 
     private static void sleep(double seconds) throws InterruptedException {

@@ -19,7 +19,8 @@ import org.jboss.logging.Logger;
 
 /**
  * The queue in front of one model version, and its workers. Each worker takes the oldest
- * request and every request queued behind it with the same row shape, joins them along the batch
+ * request and every queued request that can join it (same row shape, or ragged within the padding
+ * limit), joins them along the batch
  * dimension, runs the model once and splits the outputs back. A request that finds a worker idle
  * runs at once; requests that arrive during a run join the next one (see {@link #work()} for when
  * a worker waits, at most the batching delay, for callers it expects back). A batch that fails because
@@ -91,8 +92,9 @@ public final class BatchScheduler implements Scheduler {
     /**
      * The worker loop. A worker never waits for company it has no reason to expect:
      * <ul>
-     * <li>it blocks until a request is queued, then takes, without waiting, every request queued
-     *     behind it that has the same row shape, up to the batch limit in rows, and runs them at once.
+     * <li>it blocks until a request is queued, then takes, without waiting, every queued request that
+     *     can join it (same row shape, or ragged within the padding limit), wherever it stands in the
+     *     queue, up to the batch limit in rows, and runs them at once.
      *     A request that finds the worker idle therefore runs alone, at once; requests that arrive
      *     while a run is in progress are all in the queue when it ends, and the next run takes them;</li>
      * <li>it waits only when the batch in hand has fewer rows than the previous run on this worker
@@ -107,6 +109,7 @@ public final class BatchScheduler implements Scheduler {
         int limit = settings.batchLimit();
         long delayNanos = TimeUnit.MICROSECONDS.toNanos(settings.maxQueueDelayMicros());
         long expectedRows = 0;
+        double maxPadding = settings.raggedMaxPadding();
         Pending held = null;
         while (true) {
             Pending first = held;
@@ -128,6 +131,22 @@ public final class BatchScheduler implements Scheduler {
             List<Pending> batch = new ArrayList<>(Math.min(limit, 64));
             batch.add(first);
             long rows = first.rows();
+            Ragged.Padding padding = new Ragged.Padding(maxPadding, settings.raggedInputs());
+            padding.add(first.request());
+            // Every queued request that can join, not only a run at the head: calls of different lengths
+            // interleave, and stopping at the first that cannot join would leave most batches of one.
+            if (rows < limit && !queue.isEmpty()) {
+                for (Pending next : queue) {
+                    if (rows >= limit) {
+                        break;
+                    }
+                    if (rows + next.rows() <= limit && joins(first, next, padding) && queue.remove(next)) {
+                        batch.add(next);
+                        rows += next.rows();
+                        padding.add(next.request());
+                    }
+                }
+            }
             long waitFor = Math.min(limit, expectedRows);
             long waitUntil = first.enqueuedNanos() + delayNanos;
             while (rows < limit) {
@@ -147,16 +166,21 @@ public final class BatchScheduler implements Scheduler {
                         break;
                     }
                 }
-                if (rows + next.rows() > limit || !joinable(first.request(), next.request(), settings.raggedInputs())) {
+                if (rows + next.rows() > limit || !joins(first, next, padding)) {
                     held = next;
                     break;
                 }
                 batch.add(next);
                 rows += next.rows();
+                padding.add(next.request());
             }
             expectedRows = rows;
             runBatch(batch);
         }
+    }
+
+    private boolean joins(Pending first, Pending next, Ragged.Padding padding) {
+        return joinable(first.request(), next.request(), settings.raggedInputs()) && padding.fits(next.request());
     }
 
     /**

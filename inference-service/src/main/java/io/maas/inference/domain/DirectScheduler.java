@@ -1,5 +1,7 @@
 package io.maas.inference.domain;
 
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -14,6 +16,9 @@ import java.util.stream.Collectors;
  * then run on whichever thread delivered the previous step's result.
  */
 public final class DirectScheduler implements Scheduler {
+    private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+    private static final boolean CPU_TIME = THREADS.isCurrentThreadCpuTimeSupported();
+
     private final String model;
     private final String version;
     private final ModelRunner runner;
@@ -40,7 +45,11 @@ public final class DirectScheduler implements Scheduler {
                     .collect(Collectors.toMap(Tensor::name, Function.identity()));
             List<String> wanted = request.outputs().isEmpty()
                     ? runner.outputs().stream().map(TensorSpec::name).toList() : List.copyOf(request.outputs());
+            long cpu = CPU_TIME ? THREADS.getCurrentThreadCpuTime() : 0;
             Map<String, Tensor> result = runner.run(inputs, Set.copyOf(wanted));
+            if (CPU_TIME) {
+                metrics.stepCpu(model, version, THREADS.getCurrentThreadCpuTime() - cpu);
+            }
             metrics.succeeded(model, version, 0, System.nanoTime() - start);
             return CompletableFuture.completedFuture(new InferResult(model, version, request.id(),
                     wanted.stream().map(result::get).toList()));

@@ -12,6 +12,13 @@ public interface InferenceMetrics {
     /** A joined batch failed because of a caller's input and is split in two to be re-run. */
     void batchSplit(String model, String version);
 
+    /**
+     * CPU time one call of a step that runs on the caller's thread spent in the step itself (thread CPU
+     * time, so a loaded machine does not inflate it as it does the compute time).
+     */
+    default void stepCpu(String model, String version, long cpuNanos) {
+    }
+
     InferenceMetrics NONE = new InferenceMetrics() {
         @Override
         public void succeeded(String model, String version, long queueNanos, long computeNanos) {

@@ -305,6 +305,11 @@ public final class ModelRepository implements AutoCloseable {
      * tell which output positions belong to whom.
      */
     private static void checkRagged(String name, ModelRunner runner, ModelSettings settings) {
+        try {
+            settings.raggedMaxPadding();
+        } catch (InferenceException e) {
+            throw fail(runner, "config of model '" + name + "': " + e.getMessage());
+        }
         for (String ragged : settings.raggedInputs()) {
             TensorSpec in = runner.inputs().stream().filter(t -> t.name().equals(ragged)).findFirst()
                     .orElseThrow(() -> fail(runner, "config of model '" + name + "' marks input '" + ragged

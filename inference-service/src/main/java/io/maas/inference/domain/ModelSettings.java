@@ -64,6 +64,33 @@ public record ModelSettings(int maxBatchSize, boolean batchingEnabled, long maxQ
         return ENSEMBLE.equals(platform);
     }
 
+    /**
+     * How much padding a ragged batch may add: the batch's padded elements of its ragged inputs may be at
+     * most (1 + this) times its callers' own (parameter {@code ragged_batch_max_padding}, e.g. 0.25); a
+     * caller that would pad more waits for a batch of lengths like its own. Unlimited when not set.
+     *
+     * @throws InferenceException UNAVAILABLE when the parameter is not a number >= 0
+     */
+    public double raggedMaxPadding() {
+        String v = parameter(RAGGED_MAX_PADDING, "");
+        if (v.isEmpty()) {
+            return Double.POSITIVE_INFINITY;
+        }
+        try {
+            double limit = Double.parseDouble(v);
+            if (limit >= 0 && !Double.isNaN(limit)) {
+                return limit;
+            }
+        } catch (NumberFormatException e) {
+            // Refused below, with the accepted form.
+        }
+        throw InferenceException.unavailable("parameter " + RAGGED_MAX_PADDING + " is '" + v + "'; it must be a"
+                + " number >= 0, the padding a ragged batch may add as a fraction of its callers' own elements"
+                + " (e.g. \"0.25\")");
+    }
+
+    public static final String RAGGED_MAX_PADDING = "ragged_batch_max_padding";
+
     /** A parameter's value, or the default when the config does not set it. */
     public String parameter(String key, String defaultValue) {
         String v = parameters.get(key);

@@ -113,4 +113,62 @@ final class Ragged {
     private static void put(ByteBuffer src, int srcAt, ByteBuffer dst, int dstAt, int length) {
         dst.put(dstAt, src, src.position() + srcAt, length);
     }
+
+    /**
+     * The padding a growing batch adds, held to a limit (ragged_batch_max_padding): after padding, the
+     * batch's elements of its ragged inputs may be at most (1 + limit) times its callers' own. Texts of
+     * similar lengths then share a run, and a short text does not pay attention over a long one's tokens.
+     */
+    static final class Padding {
+        private final double limit;
+        private final java.util.Set<String> ragged;
+        private final java.util.Map<String, long[]> maxRow = new java.util.HashMap<>();
+        private long own;
+        private long rows;
+
+        Padding(double limit, java.util.Set<String> ragged) {
+            this.limit = limit;
+            this.ragged = ragged;
+        }
+
+        /** True when the limit allows {@code request} to join the requests added so far. */
+        boolean fits(InferRequest request) {
+            if (Double.isInfinite(limit) || rows == 0) {
+                return true;
+            }
+            long padded = 0;
+            long actual = own;
+            long joinedRows = rows + request.inputs().get(0).rows();
+            for (Tensor t : request.inputs()) {
+                long[] max = maxRow.get(t.name());
+                if (max == null) {
+                    continue;
+                }
+                long elements = 1;
+                for (int d = 0; d < max.length; d++) {
+                    elements *= Math.max(max[d], t.shape()[d + 1]);
+                }
+                padded += joinedRows * elements;
+                actual += Shapes.elementCount(t.shape());
+            }
+            return padded <= (1 + limit) * actual;
+        }
+
+        void add(InferRequest request) {
+            if (Double.isInfinite(limit)) {
+                return;
+            }
+            rows += request.inputs().isEmpty() ? 1 : request.inputs().get(0).rows();
+            for (Tensor t : request.inputs()) {
+                if (!ragged.contains(t.name()) || t.datatype() == Datatype.BYTES) {
+                    continue;
+                }
+                long[] max = maxRow.computeIfAbsent(t.name(), k -> new long[t.shape().length - 1]);
+                for (int d = 0; d < max.length; d++) {
+                    max[d] = Math.max(max[d], t.shape()[d + 1]);
+                }
+                own += Shapes.elementCount(t.shape());
+            }
+        }
+    }
 }

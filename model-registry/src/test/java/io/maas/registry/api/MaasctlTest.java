@@ -146,6 +146,77 @@ class MaasctlTest {
     }
 
     @Test
+    void registerRepositoryRegistersPipelinesAndStepsFromTheirConfig(@TempDir Path dir) throws Exception {
+        String embed = uniqueModel("embed");
+        String labels = uniqueModel("labels");
+        copyTree(TEST_MODELS.resolve("minilm-embed"), dir.resolve(embed));
+        copyTree(TEST_MODELS.resolve("topic-labels"), dir.resolve(labels));
+        // a built-in step whose config declares what callers send and get
+        Files.writeString(dir.resolve(labels).resolve("config.pbtxt"), """
+                backend: "classification"
+                max_batch_size: 32
+                input [ { name: "scores", data_type: TYPE_FP32, dims: [ 6 ] } ]
+                output [ { name: "label", data_type: TYPE_STRING, dims: [ 3 ] }, { name: "score", data_type: TYPE_FP32, dims: [ 3 ] } ]
+                parameters { key: "label_filename", value: { string_value: "labels.txt" } }
+                """);
+        var first = ok("register-repository", "--repository", dir.toString(), "--model", embed, "--model", labels,
+                "--artifact-base", "file:///models");
+        assertTrue(first.out().contains("registered " + embed + " version 1 (CANDIDATE")
+                && first.out().contains("registered " + labels + " version 1 (CANDIDATE"), first.out());
+
+        var channel = GrpcTestClient.channel();
+        try {
+            var stub = GrpcTestClient.stub(channel, null);
+            ModelVersion v = stub.getVersion(GetVersionRequest.newBuilder().setModel(embed).setVersion("1").build());
+            assertEquals("file:///models/" + embed + "/", v.getArtifactUri());
+            assertEquals("ensemble", v.getFramework());
+            assertEquals(List.of(tensor("TEXT", "BYTES", -1, 1)), v.getInputsList());
+            assertEquals(List.of(tensor("EMBEDDING", "FP32", -1, 384)), v.getOutputsList());
+            assertEquals(manifestSha256(dir.resolve(embed), "1/README", "config.pbtxt"), v.getSha256());
+
+            ModelVersion l = stub.getVersion(GetVersionRequest.newBuilder().setModel(labels).setVersion("1").build());
+            assertEquals("classification", l.getFramework());
+            assertEquals(List.of(tensor("label", "BYTES", -1, 3), tensor("score", "FP32", -1, 3)), l.getOutputsList());
+            assertEquals(manifestSha256(dir.resolve(labels), "1/README", "config.pbtxt", "labels.txt"), l.getSha256());
+        } finally {
+            channel.shutdownNow();
+        }
+
+        // a second version of the pipeline leaves the first's sha256 alone; a changed labels file does not
+        copyTree(dir.resolve(embed).resolve("1"), dir.resolve(embed).resolve("2"));
+        Files.writeString(dir.resolve(labels).resolve("labels.txt"), "changed\n", java.nio.file.StandardOpenOption.APPEND);
+        var again = maasctl("register-repository", "--repository", dir.toString(), "--model", embed, "--model", labels);
+        assertEquals(1, again.code(), again.out() + again.err());
+        assertTrue(again.out().contains(embed + " version 1 already registered") && again.out().contains("registered " + embed + " version 2"),
+                again.out());
+        assertTrue(again.err().contains(labels + " version 1: failed: registered with sha256") && again.err().contains("versions are immutable"),
+                again.err());
+
+        String noSignature = uniqueModel("nosig");
+        Files.createDirectories(dir.resolve(noSignature).resolve("1"));
+        Files.writeString(dir.resolve(noSignature).resolve("config.pbtxt"), "backend: \"pooling\"\n");
+        String nothing = uniqueModel("nothing");
+        Files.createDirectories(dir.resolve(nothing).resolve("1"));
+        var refused = maasctl("register-repository", "--repository", dir.toString(), "--model", noSignature, "--model", nothing);
+        assertEquals(1, refused.code(), refused.out());
+        assertTrue(refused.err().contains(noSignature + " version 1: failed: ") && refused.err().contains("(pooling) declares no input"),
+                refused.err());
+        assertTrue(refused.err().contains(nothing + " version 1: failed: no model.onnx in ") && refused.err().contains("names no pipeline"),
+                refused.err());
+    }
+
+    /** SHA-256 over "sha256(file)  path" lines sorted by path, computed here independently of maasctl. */
+    private static String manifestSha256(Path modelDir, String... sortedPaths) throws Exception {
+        var all = new StringBuilder();
+        for (String p : sortedPaths) {
+            all.append(java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(Files.readAllBytes(modelDir.resolve(p))))).append("  ").append(p).append('\n');
+        }
+        return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                .digest(all.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    }
+
+    @Test
     void registerRepositoryLeavesOutInitializersAndRefusesNonTensors(@TempDir Path dir) throws Exception {
         // Hand-built ONNX files (field numbers from the ONNX schema): what exporters emit beyond
         // the committed test models.

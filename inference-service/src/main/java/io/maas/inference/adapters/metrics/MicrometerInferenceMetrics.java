@@ -15,11 +15,13 @@ import io.micrometer.core.instrument.Timer;
 /**
  * Prometheus metrics per model and version: maas_inference_requests_total,
  * maas_inference_failures_total{status}, maas_inference_queue_seconds, maas_inference_compute_seconds,
- * maas_inference_batch_size and maas_inference_batch_splits_total. Meters are looked up once per model version, not per request.
+ * maas_inference_batch_size, maas_inference_batch_splits_total and, for the steps that run on the caller's
+ * thread, maas_inference_step_cpu_seconds. Meters are looked up once per model version, not per request.
  */
 public final class MicrometerInferenceMetrics implements InferenceMetrics {
     private final MeterRegistry registry;
     private final Map<String, Meters> meters = new ConcurrentHashMap<>();
+    private final Map<String, Timer> stepCpu = new ConcurrentHashMap<>();
 
     private record Meters(Counter requests, Timer queue, Timer compute, DistributionSummary batch, Counter splits) {
     }
@@ -47,6 +49,14 @@ public final class MicrometerInferenceMetrics implements InferenceMetrics {
     @Override
     public void batchRan(String model, String version, int requests, long rows) {
         meters(model, version).batch().record(requests);
+    }
+
+    @Override
+    public void stepCpu(String model, String version, long cpuNanos) {
+        stepCpu.computeIfAbsent(model + '\0' + version, k -> Timer.builder("maas.inference.step.cpu")
+                .description("CPU time of a step run on the caller's thread, per call")
+                .tags("model", model, "version", version).register(registry))
+                .record(cpuNanos, TimeUnit.NANOSECONDS);
     }
 
     @Override

@@ -42,6 +42,30 @@ public final class OnnxModelLoader implements ModelLoader {
         this.cpuArena = cpuArena;
     }
 
+    /**
+     * The model's own intra-op thread count (Triton's onnxruntime backend parameter
+     * {@code intra_op_thread_count}), else the service's. With several instance_group workers on a small
+     * CPU, one thread per run keeps the cores busy without ONNX Runtime's pool threads spinning.
+     */
+    private int intraOpThreads(ModelSettings settings) {
+        String v = settings.parameter(INTRA_OP_THREADS, "");
+        if (v.isEmpty()) {
+            return intraOpThreads;
+        }
+        try {
+            int n = Integer.parseInt(v);
+            if (n >= 0) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // Refused below, with the accepted form.
+        }
+        throw InferenceException.unavailable("parameter " + INTRA_OP_THREADS + " is '" + v + "'; it must be a"
+                + " whole number >= 0 (0: one thread per core)");
+    }
+
+    static final String INTRA_OP_THREADS = "intra_op_thread_count";
+
     @Override
     public ModelRunner load(Path modelFile, ModelSettings settings) {
         if (!Files.isRegularFile(modelFile)) {
@@ -52,8 +76,9 @@ public final class OnnxModelLoader implements ModelLoader {
             options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
             options.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
             options.setInterOpNumThreads(1);
-            if (intraOpThreads > 0) {
-                options.setIntraOpNumThreads(intraOpThreads);
+            int threads = intraOpThreads(settings);
+            if (threads > 0) {
+                options.setIntraOpNumThreads(threads);
             }
             options.setCPUArenaAllocator(cpuArena);
             options.setMemoryPatternOptimization(cpuArena);

@@ -13,7 +13,6 @@ import io.maas.inference.domain.Classification;
 import io.maas.inference.domain.Datatype;
 import io.maas.inference.domain.InferenceException;
 import io.maas.inference.domain.Labels;
-import io.maas.inference.domain.ModelRunner;
 import io.maas.inference.domain.ModelSettings;
 import io.maas.inference.domain.Shapes;
 import io.maas.inference.domain.Tensor;
@@ -24,7 +23,7 @@ import io.maas.inference.domain.TensorSpec;
  * labels (BYTES) and their probabilities (FP32, softmax over all classes unless {@code softmax:
  * "false"}) out, best first. Labels come from the model folder's label_filename (one per line).
  */
-final class ClassificationStep implements ModelRunner {
+final class ClassificationStep extends BuiltInStep {
     static final String SCORES = "scores";
     static final String LABEL = "label";
     static final String SCORE = "score";
@@ -34,6 +33,9 @@ final class ClassificationStep implements ModelRunner {
     private final boolean softmax;
 
     private ClassificationStep(List<String> labels, int topK, boolean softmax) {
+        super(List.of(new TensorSpec(SCORES, Datatype.FP32, new long[]{-1, labels.size()})),
+                List.of(new TensorSpec(LABEL, Datatype.BYTES, new long[]{-1, topK}),
+                        new TensorSpec(SCORE, Datatype.FP32, new long[]{-1, topK})));
         this.labels = labels;
         this.topK = topK;
         this.softmax = softmax;
@@ -93,28 +95,4 @@ final class ClassificationStep implements ModelRunner {
         return out;
     }
 
-    @Override
-    public List<TensorSpec> inputs() {
-        return List.of(new TensorSpec(SCORES, Datatype.FP32, new long[]{-1, labels.size()}));
-    }
-
-    @Override
-    public List<TensorSpec> outputs() {
-        return List.of(new TensorSpec(LABEL, Datatype.BYTES, new long[]{-1, topK}),
-                new TensorSpec(SCORE, Datatype.FP32, new long[]{-1, topK}));
-    }
-
-    @Override
-    public String executionProvider() {
-        return "CPU (Java)";
-    }
-
-    @Override
-    public boolean runsInline() {
-        return true;
-    }
-
-    @Override
-    public void close() {
-    }
 }

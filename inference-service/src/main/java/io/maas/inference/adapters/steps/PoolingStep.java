@@ -9,7 +9,6 @@ import java.util.Map;
 import java.util.Set;
 
 import io.maas.inference.domain.Datatype;
-import io.maas.inference.domain.ModelRunner;
 import io.maas.inference.domain.ModelSettings;
 import io.maas.inference.domain.Tensor;
 import io.maas.inference.domain.TensorSpec;
@@ -19,7 +18,7 @@ import io.maas.inference.domain.TensorSpec;
  * sentence-transformers computes them: the mean over the positions the attention mask keeps, then
  * (unless {@code normalize: "false"}) divided by its L2 norm.
  */
-final class PoolingStep implements ModelRunner {
+final class PoolingStep extends BuiltInStep {
     static final String TOKENS = "token_embeddings";
     static final String MASK = "attention_mask";
     static final String OUT = "sentence_embedding";
@@ -27,6 +26,9 @@ final class PoolingStep implements ModelRunner {
     private final boolean normalize;
 
     private PoolingStep(boolean normalize) {
+        super(List.of(new TensorSpec(TOKENS, Datatype.FP32, new long[]{-1, -1, -1}, List.of("batch", "sequence", "")),
+                        new TensorSpec(MASK, Datatype.INT64, new long[]{-1, -1}, List.of("batch", "sequence"))),
+                List.of(new TensorSpec(OUT, Datatype.FP32, new long[]{-1, -1})));
         this.normalize = normalize;
     }
 
@@ -74,28 +76,4 @@ final class PoolingStep implements ModelRunner {
         return Map.of(OUT, Tensor.ofBuffer(OUT, Datatype.FP32, new long[]{rows, hidden}, out));
     }
 
-    @Override
-    public List<TensorSpec> inputs() {
-        return List.of(new TensorSpec(TOKENS, Datatype.FP32, new long[]{-1, -1, -1}, List.of("batch", "sequence", "")),
-                new TensorSpec(MASK, Datatype.INT64, new long[]{-1, -1}, List.of("batch", "sequence")));
-    }
-
-    @Override
-    public List<TensorSpec> outputs() {
-        return List.of(new TensorSpec(OUT, Datatype.FP32, new long[]{-1, -1}));
-    }
-
-    @Override
-    public String executionProvider() {
-        return "CPU (Java)";
-    }
-
-    @Override
-    public boolean runsInline() {
-        return true;
-    }
-
-    @Override
-    public void close() {
-    }
 }

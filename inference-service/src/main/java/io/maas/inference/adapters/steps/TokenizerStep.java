@@ -15,11 +15,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-import ai.djl.huggingface.tokenizers.Encoding;
+import ai.djl.huggingface.tokenizers.jni.TokenizersLibrary;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import io.maas.inference.domain.Datatype;
 import io.maas.inference.domain.InferenceException;
-import io.maas.inference.domain.ModelRunner;
 import io.maas.inference.domain.ModelSettings;
 import io.maas.inference.domain.Tensor;
 import io.maas.inference.domain.TensorSpec;
@@ -32,7 +31,7 @@ import io.maas.inference.domain.TensorSpec;
  * silently. The tokenizer is HuggingFace's own (Rust, through DJL), read from the version folder's
  * tokenizer.json; nothing is downloaded.
  */
-final class TokenizerStep implements ModelRunner {
+final class TokenizerStep extends BuiltInStep {
     static final String IDS = "input_ids";
     static final String MASK = "attention_mask";
     static final String TYPES = "token_type_ids";
@@ -43,21 +42,20 @@ final class TokenizerStep implements ModelRunner {
     private final int maxLength;
     private final boolean truncate;
     private final boolean padToMax;
-    private final List<TensorSpec> inputs;
-    private final List<TensorSpec> outputs;
 
     private TokenizerStep(HuggingFaceTokenizer tokenizer, String input, int maxLength, boolean truncate,
                           boolean padToMax, boolean batched) {
+        super(List.of(new TensorSpec(input, Datatype.BYTES, batched ? new long[]{-1, 1} : new long[]{-1},
+                        batched ? List.of("batch", "") : List.of("batch"))),
+                List.of(new TensorSpec(IDS, Datatype.INT64, new long[]{-1, -1}, DIMS),
+                        new TensorSpec(MASK, Datatype.INT64, new long[]{-1, -1}, DIMS),
+                        new TensorSpec(TYPES, Datatype.INT64, new long[]{-1, -1}, DIMS)),
+                "CPU (HuggingFace tokenizers)");
         this.tokenizer = tokenizer;
         this.input = input;
         this.maxLength = maxLength;
         this.truncate = truncate;
         this.padToMax = padToMax;
-        this.inputs = List.of(new TensorSpec(input, Datatype.BYTES, batched ? new long[]{-1, 1} : new long[]{-1},
-                batched ? List.of("batch", "") : List.of("batch")));
-        this.outputs = List.of(new TensorSpec(IDS, Datatype.INT64, new long[]{-1, -1}, DIMS),
-                new TensorSpec(MASK, Datatype.INT64, new long[]{-1, -1}, DIMS),
-                new TensorSpec(TYPES, Datatype.INT64, new long[]{-1, -1}, DIMS));
     }
 
     static TokenizerStep load(Path file, ModelSettings settings) {
@@ -95,29 +93,29 @@ final class TokenizerStep implements ModelRunner {
     public Map<String, Tensor> run(Map<String, Tensor> in, Set<String> wanted) {
         Tensor text = in.get(input);
         byte[][] elements = text.strings();
-        Encoding[] encodings = new Encoding[elements.length];
+        Tokens[] encodings = new Tokens[elements.length];
         int longest = 0;
         for (int i = 0; i < elements.length; i++) {
             String s = decode(elements[i], i, elements.length);
-            Encoding e = tokenizer.encode(s);
-            if (e.exceedMaxLength() && !truncate) {
+            Tokens e = encode(s);
+            if (e.exceedsMaxLength() && !truncate) {
                 throw InferenceException.invalid("text " + where(i, elements.length) + " is longer than "
                         + maxLength + " tokens, the limit of this model (max_length); shorten it or split it");
             }
             encodings[i] = e;
-            longest = Math.max(longest, e.getIds().length);
+            longest = Math.max(longest, e.ids().length);
         }
         int length = padToMax ? maxLength : longest;
         Map<String, Tensor> out = new HashMap<>();
         long[] shape = {elements.length, length};
         if (wanted.contains(IDS)) {
-            out.put(IDS, pack(IDS, shape, encodings, Encoding::getIds));
+            out.put(IDS, pack(IDS, shape, encodings, Tokens::ids));
         }
         if (wanted.contains(MASK)) {
-            out.put(MASK, pack(MASK, shape, encodings, Encoding::getAttentionMask));
+            out.put(MASK, pack(MASK, shape, encodings, Tokens::mask));
         }
         if (wanted.contains(TYPES)) {
-            out.put(TYPES, pack(TYPES, shape, encodings, Encoding::getTypeIds));
+            out.put(TYPES, pack(TYPES, shape, encodings, Tokens::types));
         }
         return out;
     }
@@ -146,38 +144,39 @@ final class TokenizerStep implements ModelRunner {
     }
 
     private interface Field {
-        long[] of(Encoding e);
+        long[] of(Tokens e);
     }
 
-    private static Tensor pack(String name, long[] shape, Encoding[] encodings, Field field) {
+    /** What the step sends on: ids, mask and type ids, and whether the text was cut at max_length. */
+    private record Tokens(long[] ids, long[] mask, long[] types, boolean exceedsMaxLength) {
+    }
+
+    /**
+     * HuggingFace's encode, reading only the three arrays the step sends on: DJL's Encoding also copies
+     * the tokens as Java strings, their character spans, word and sequence ids and the special-token mask
+     * (about 40% of the call's CPU, measured by TextBench). The builder options that make DJL rewrite the
+     * text before encoding (lower case, accents, prefix space) are not used by this step.
+     */
+    private Tokens encode(String text) {
+        TokenizersLibrary lib = TokenizersLibrary.LIB;
+        long encoding = lib.encode(tokenizer.getHandle(), text, true);
+        try {
+            return new Tokens(lib.getTokenIds(encoding), lib.getAttentionMask(encoding), lib.getTypeIds(encoding),
+                    lib.getOverflowCount(encoding) > 0);
+        } finally {
+            lib.deleteEncoding(encoding);
+        }
+    }
+
+    private static Tensor pack(String name, long[] shape, Tokens[] encodings, Field field) {
         ByteBuffer b = ByteBuffer.allocateDirect((int) (shape[0] * shape[1] * 8)).order(ByteOrder.LITTLE_ENDIAN);
-        for (Encoding e : encodings) {
+        for (Tokens e : encodings) {
             long[] values = field.of(e);
             b.asLongBuffer().put(values);
             b.position(b.position() + (int) shape[1] * 8);
         }
         b.flip();
         return Tensor.ofBuffer(name, Datatype.INT64, shape, b);
-    }
-
-    @Override
-    public List<TensorSpec> inputs() {
-        return inputs;
-    }
-
-    @Override
-    public List<TensorSpec> outputs() {
-        return outputs;
-    }
-
-    @Override
-    public String executionProvider() {
-        return "CPU (HuggingFace tokenizers)";
-    }
-
-    @Override
-    public boolean runsInline() {
-        return true;
     }
 
     @Override

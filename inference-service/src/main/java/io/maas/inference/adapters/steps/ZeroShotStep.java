@@ -16,7 +16,6 @@ import java.util.Set;
 import io.maas.inference.domain.Datatype;
 import io.maas.inference.domain.InferenceException;
 import io.maas.inference.domain.ModelRepository;
-import io.maas.inference.domain.ModelRunner;
 import io.maas.inference.domain.ModelSettings;
 import io.maas.inference.domain.ModelVersion;
 import io.maas.inference.domain.Tensor;
@@ -29,7 +28,7 @@ import io.maas.inference.domain.TensorSpec;
  * [rows, dims] is scored against them: cosine similarity times scale, [rows, labels]. A
  * classification step turns the scores into probabilities and labels.
  */
-final class ZeroShotStep implements ModelRunner {
+final class ZeroShotStep extends BuiltInStep {
     static final String IN = "embedding";
     static final String OUT = "scores";
 
@@ -38,6 +37,8 @@ final class ZeroShotStep implements ModelRunner {
     private final int dims;
 
     private ZeroShotStep(float[][] prototypes, float scale) {
+        super(List.of(new TensorSpec(IN, Datatype.FP32, new long[]{-1, prototypes[0].length})),
+                List.of(new TensorSpec(OUT, Datatype.FP32, new long[]{-1, prototypes.length})));
         this.prototypes = prototypes;
         this.scale = scale;
         this.dims = prototypes[0].length;
@@ -156,27 +157,4 @@ final class ZeroShotStep implements ModelRunner {
         return Map.of(OUT, Tensor.ofBuffer(OUT, Datatype.FP32, new long[]{rows, prototypes.length}, out));
     }
 
-    @Override
-    public List<TensorSpec> inputs() {
-        return List.of(new TensorSpec(IN, Datatype.FP32, new long[]{-1, dims}));
-    }
-
-    @Override
-    public List<TensorSpec> outputs() {
-        return List.of(new TensorSpec(OUT, Datatype.FP32, new long[]{-1, prototypes.length}));
-    }
-
-    @Override
-    public String executionProvider() {
-        return "CPU (Java)";
-    }
-
-    @Override
-    public boolean runsInline() {
-        return true;
-    }
-
-    @Override
-    public void close() {
-    }
 }

@@ -49,6 +49,34 @@ class OnnxModelLoaderTest {
         }
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"1", "0"})
+    void aModelMayChooseItsOwnIntraOpThreadCount(String threads) {
+        try (ModelRunner runner = new OnnxModelLoader(Device.CPU, 2, true).load(
+                TestModels.repository().resolve("simple/1/model.onnx"), withParameters(Map.of("intra_op_thread_count", threads)))) {
+            float[] a = new float[16];
+            Map<String, Tensor> out = runner.run(Map.of("INPUT0", tensor("INPUT0", a), "INPUT1", tensor("INPUT1", a)),
+                    Set.of("OUTPUT0"));
+            assertArrayEquals(a, floats(out.get("OUTPUT0")));
+        }
+    }
+
+    @org.junit.jupiter.api.Test
+    void aThreadCountThatIsNotAWholeNumberMakesTheModelUnavailable() {
+        var e = org.junit.jupiter.api.Assertions.assertThrows(io.maas.inference.domain.InferenceException.class,
+                () -> new OnnxModelLoader(Device.CPU, 2, true).load(TestModels.repository().resolve("simple/1/model.onnx"),
+                        withParameters(Map.of("intra_op_thread_count", "two"))));
+        assertEquals(io.maas.inference.domain.InferenceException.Kind.UNAVAILABLE, e.kind());
+        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("intra_op_thread_count is 'two'"), e.getMessage());
+    }
+
+    private static ModelSettings withParameters(Map<String, String> parameters) {
+        ModelSettings d = ModelSettings.defaults(16);
+        return new ModelSettings(d.maxBatchSize(), d.batchingEnabled(), d.maxQueueDelayMicros(), d.maxQueueSize(),
+                d.instanceCount(), d.device(), d.deviceId(), d.versionPolicy(), d.modelFilename(), d.declaredInputs(),
+                d.declaredOutputs(), d.platform(), parameters, d.steps(), d.raggedInputs(), d.labelFiles());
+    }
+
     private static Tensor tensor(String name, float[] values) {
         ByteBuffer buf = ByteBuffer.allocateDirect(values.length * 4).order(ByteOrder.nativeOrder());
         buf.asFloatBuffer().put(values);
