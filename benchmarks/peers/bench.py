@@ -496,26 +496,22 @@ def report(a, results, rss, started, load_start, load_end, skipped):
     w("Server CPU time per call (user + system of the server's processes over the cell, median, us); for the "
       "router and nginx rows only the proxy's own processes, the pod's CPU is not included:")
     w("")
-    w("| server | " + " | ".join(f"{MODEL_LABELS[m]} c{' / c'.join(map(str, cs))}" for m in a.models) + " |")
-    w("|---" * (len(a.models) + 1) + "|")
-    for s in rows:
-        cells = []
-        for m in a.models:
-            vals = [median([r["cpu_us"] for r in results.get((s, m, c), []) if "cpu_us" in r]) for c in cs]
-            cells.append(" / ".join("-" if v is None else f"{v:,.0f}" for v in vals))
-        w(f"| {LABELS[s]} | " + " | ".join(cells) + " |")
+    def cpu_table(key):
+        w("| server | " + " | ".join(f"{MODEL_LABELS[m]} c{' / c'.join(map(str, cs))}" for m in a.models) + " |")
+        w("|---" * (len(a.models) + 1) + "|")
+        for s in rows:
+            cells = []
+            for m in a.models:
+                vals = [median([r[key] for r in results.get((s, m, c), []) if key in r]) for c in cs]
+                cells.append(" / ".join("-" if v is None else f"{v:,.0f}" for v in vals))
+            w(f"| {LABELS[s]} | " + " | ".join(cells) + " |")
+
+    cpu_table("cpu_us")
     w("")
     w("The same without the JVMs' JIT compiler threads (our pod and router; the Python peers and nginx "
       "have none), i.e. the cost once warm:")
     w("")
-    w("| server | " + " | ".join(f"{MODEL_LABELS[m]} c{' / c'.join(map(str, cs))}" for m in a.models) + " |")
-    w("|---" * (len(a.models) + 1) + "|")
-    for s in rows:
-        cells = []
-        for m in a.models:
-            vals = [median([r["cpu_us_nojit"] for r in results.get((s, m, c), []) if "cpu_us_nojit" in r]) for c in cs]
-            cells.append(" / ".join("-" if v is None else f"{v:,.0f}" for v in vals))
-        w(f"| {LABELS[s]} | " + " | ".join(cells) + " |")
+    cpu_table("cpu_us_nojit")
     w("")
     w("Every round (infer/s), to show the spread:")
     w("")
