@@ -59,6 +59,9 @@ def parse_args(argv):
     p.add_argument("--model-repository", required=True, help="models/target/repository")
     p.add_argument("--inference-jar")
     p.add_argument("--router-jar")
+    p.add_argument("--pod-java-opts", default="", help="the pod JVM's options (run.sh: the chart's)")
+    p.add_argument("--router-java-opts", default="", help="the router JVM's options (run.sh: the chart's)")
+    p.add_argument("--pod-malloc-arenas", default="", help="MALLOC_ARENA_MAX of the pod; empty: glibc's default")
     p.add_argument("--nginx", default="", help="nginx binary; empty skips nginx")
     p.add_argument("--kserve-venv")
     p.add_argument("--mlserver-venv")
@@ -232,10 +235,13 @@ def start_pod(a, procs, ports):
                 open(os.path.join(repo, m, "config.pbtxt"), "w") as dst:
             dst.write(src.read())
     g, h = ports["pod"]
-    procs.start("pod", ["java", "-jar", a.inference_jar, "--model-repository", repo],
-                env={"MAAS_GRPC_PORT": str(g), "MAAS_HTTP_PORT": str(h),
-                     "MAAS_ONNX_INTRA_OP_THREADS": str(a.threads), "ORT_DISABLE_TELEMETRY": "1",
-                     "TMPDIR": os.path.join(a.workdir, "tmp")})
+    env = {"MAAS_GRPC_PORT": str(g), "MAAS_HTTP_PORT": str(h),
+           "MAAS_ONNX_INTRA_OP_THREADS": str(a.threads), "ORT_DISABLE_TELEMETRY": "1",
+           "TMPDIR": os.path.join(a.workdir, "tmp")}
+    if a.pod_malloc_arenas:
+        env["MALLOC_ARENA_MAX"] = a.pod_malloc_arenas
+    procs.start("pod", ["java", *a.pod_java_opts.split(), "-jar", a.inference_jar, "--model-repository", repo],
+                env=env)
     wait_http(procs, "pod", f"http://127.0.0.1:{h}/v2/health/ready")
 
 
@@ -243,7 +249,7 @@ def start_router(a, procs, ports):
     pg, ph = ports["pod"]
     g, h = ports["router"]
     endpoints = ";".join(f"{m}:1=127.0.0.1:{pg}/{ph}" for m in a.models)
-    procs.start("router", ["java", "-jar", a.router_jar],
+    procs.start("router", ["java", *a.router_java_opts.split(), "-jar", a.router_jar],
                 env={"MAAS_GRPC_PORT": str(g), "MAAS_HTTP_PORT": str(h), "MAAS_ENDPOINTS_SOURCE": "static",
                      "MAAS_STATIC_ENDPOINTS": endpoints, "TMPDIR": os.path.join(a.workdir, "tmp")})
     wait_http(procs, "router", f"http://127.0.0.1:{h}/q/health/ready")

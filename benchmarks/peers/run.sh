@@ -78,6 +78,17 @@ keep="${MAAS_BENCH_KEEP:-}"
 cleanup() { if [[ -n "$keep" ]]; then say "kept $work"; else rm -rf "$work"; fi; }
 trap cleanup EXIT
 
+# Our JVMs run as the chart runs them: its javaOpts (and the inference pods' malloc arenas), with
+# -XX:MaxRAM standing for the container memory limit (768Mi for inference, 1Gi for the router).
+values="$repo/helm/maas/values.yaml"
+chart_value() { # SECTION KEY -> the top-level section's value of KEY, quotes removed
+  awk -v s="$1:" -v k="$2:" '$0 == s {in_s = 1; next} /^[^ #]/ {in_s = 0}
+    in_s && $1 == k {sub(/^[^:]*: */, ""); gsub(/"/, ""); print; exit}' "$values"
+}
+pod_java_opts="-XX:MaxRAM=768m $(chart_value inference javaOpts)"
+router_java_opts="-XX:MaxRAM=1g $(chart_value router javaOpts)"
+pod_malloc_arenas="$(chart_value inference mallocArenaMax)"
+
 quick=()
 if [[ "${QUICK:-}" == 1 ]]; then
   quick=(--rounds 1 --window-ms-simple 500 --window-ms-minilm 1500 --warmup-ms 500 --inprocess-seconds 1)
@@ -87,6 +98,7 @@ fi
 "$PYTHON" "$here/bench.py" "${quick[@]}" \
   --workdir "$work" --model-repository "$models" \
   --inference-jar "$inference_jar" --router-jar "$router_jar" --nginx "$nginx_bin" \
+  --pod-java-opts "$pod_java_opts" --router-java-opts "$router_java_opts" --pod-malloc-arenas "$pod_malloc_arenas" \
   "${venv_args[@]}" \
   --perf-venv "$perf_venv" --perf-analyzer "$PERF_ANALYZER" --perf-ld-path "$PERF_LD_PATH" \
   "$@" &
