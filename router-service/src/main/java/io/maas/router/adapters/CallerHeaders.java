@@ -2,14 +2,22 @@ package io.maas.router.adapters;
 
 import java.nio.charset.StandardCharsets;
 
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+
 import io.grpc.InternalMetadata;
 import io.grpc.Metadata;
 import io.maas.auth.Presented;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.util.AsciiString;
 
 /**
  * The caller's metadata on the forwarding path, read as the raw name and value bytes the transport
  * received: no header name becomes a {@code String} or a {@code Metadata.Key} per call (that was
- * most of the router's per-call garbage on small messages).
+ * most of the router's per-call garbage on small messages). The data plane reads them as Netty's
+ * HTTP/2 headers (as on the wire: binary values in base64), the shadow path as gRPC metadata.
  */
 public final class CallerHeaders {
     private CallerHeaders() {
@@ -50,6 +58,59 @@ public final class CallerHeaders {
         }
         return InternalMetadata.newMetadata(n / 2, out);
     }
+
+    /** Size as HTTP/2 counts it (name + value + 32 per entry), pseudo-headers excluded, as {@link #size(Metadata)}. */
+    public static int size(Http2Headers headers) {
+        int size = 0;
+        for (Map.Entry<CharSequence, CharSequence> e : headers) {
+            CharSequence name = e.getKey();
+            if (name.length() == 0 || name.charAt(0) != ':') {
+                size += name.length() + e.getValue().length() + 32;
+            }
+        }
+        return size;
+    }
+
+    /** Adds the headers passed on to a pod to {@code out}: as {@link #forwarded(Metadata)}, values as received. */
+    public static void forward(Http2Headers in, Http2Headers out) {
+        for (Map.Entry<CharSequence, CharSequence> e : in) {
+            if (!dropped(e.getKey())) {
+                out.add(e.getKey(), e.getValue());
+            }
+        }
+    }
+
+    /** The headers passed on to a pod as gRPC metadata (binary values decoded): the shadow path's form. */
+    public static Metadata metadata(Http2Headers in) {
+        List<byte[]> raw = new ArrayList<>();
+        for (Map.Entry<CharSequence, CharSequence> e : in) {
+            CharSequence name = e.getKey();
+            if (dropped(name)) {
+                continue;
+            }
+            byte[] n = AsciiString.of(name).toByteArray();
+            String value = e.getValue().toString();
+            raw.add(n);
+            raw.add(endsWith(n, BINARY) ? Base64.getDecoder().decode(value) : value.getBytes(StandardCharsets.US_ASCII));
+        }
+        return InternalMetadata.newMetadata(raw.size() / 2, raw.toArray(new byte[0][]));
+    }
+
+    private static boolean dropped(CharSequence name) {
+        if (name.length() > 0 && name.charAt(0) == ':' || AsciiString.regionMatches(name, false, 0, GRPC_TEXT, 0, 5)) {
+            return true;
+        }
+        for (AsciiString d : DROPPED_TEXT) {
+            if (AsciiString.contentEquals(name, d)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static final AsciiString GRPC_TEXT = AsciiString.of("grpc-");
+    private static final AsciiString[] DROPPED_TEXT = java.util.Arrays.stream(DROPPED).map(AsciiString::new)
+            .toArray(AsciiString[]::new);
 
     private static boolean dropped(byte[] name) {
         if (name.length > 0 && name[0] == ':' || startsWith(name, GRPC)) {

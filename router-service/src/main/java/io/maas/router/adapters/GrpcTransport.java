@@ -24,6 +24,10 @@ import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http2.DefaultHttp2Connection;
+import io.netty.handler.codec.http2.DefaultHttp2RemoteFlowController;
+import io.netty.handler.codec.http2.Http2Connection;
+import io.netty.handler.codec.http2.UniformStreamByteDistributor;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.util.concurrent.EventExecutor;
@@ -93,6 +97,9 @@ public class GrpcTransport implements Connections.Factory {
      */
     public static final int FLOW_CONTROL_WINDOW = 1024 * 1024;
 
+    /** Largest header list accepted from callers and pods (HTTP/2 SETTINGS_MAX_HEADER_LIST_SIZE). */
+    public static final int MAX_HEADER_LIST_SIZE = 16 * 1024;
+
     /** The buffer allocator of the server's and the upstream channels' connections. */
     public ByteBufAllocator allocator() {
         return allocator;
@@ -100,6 +107,21 @@ public class GrpcTransport implements Connections.Factory {
 
     public Class<? extends ServerChannel> serverChannelType() {
         return epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+    }
+
+    public Class<? extends SocketChannel> socketChannelType() {
+        return epoll ? EpollSocketChannel.class : NioSocketChannel.class;
+    }
+
+    /**
+     * An HTTP/2 connection of the data plane. Its outbound flow control shares the window evenly
+     * among streams (as grpc-java does): Netty's default weighs stream priorities, which gRPC never
+     * sets, at a cost on every write.
+     */
+    public static Http2Connection http2Connection(boolean server) {
+        Http2Connection c = new DefaultHttp2Connection(server);
+        c.remote().flowController(new DefaultHttp2RemoteFlowController(c, new UniformStreamByteDistributor(c)));
+        return c;
     }
 
     /** The calling thread's worker loop index, or -1 when it is not one of the worker loops. */
@@ -114,7 +136,11 @@ public class GrpcTransport implements Connections.Factory {
         int maxMessageBytes = config.balancer().maxMessageBytes();
         Class<? extends SocketChannel> type = epoll ? EpollSocketChannel.class : NioSocketChannel.class;
         ManagedChannel[] channels = new ManagedChannel[loops.size()];
+        PodConnection[] pods = new PodConnection[loops.size()];
+        io.netty.bootstrap.Bootstrap bootstrap = PodConnection.bootstrap(this);
         for (int i = 0; i < channels.length; i++) {
+            pods[i] = new PodConnection(bootstrap, loops.get(i), host, port, tls.pods().orElse(null),
+                    MAX_HEADER_LIST_SIZE);
             NettyChannelBuilder builder = NettyChannelBuilder.forAddress(host, port);
             tls.pods().ifPresentOrElse(builder::sslContext, builder::usePlaintext);
             channels[i] = builder
@@ -130,7 +156,7 @@ public class GrpcTransport implements Connections.Factory {
                     .keepAliveTime(30, TimeUnit.SECONDS)
                     .build();
         }
-        return new LoopChannels(channels);
+        return new LoopChannels(pods, channels);
     }
 
     @PreDestroy

@@ -15,7 +15,15 @@ import com.google.protobuf.WireFormat;
 public record RequestHeader(String model, String version) {
 
     public static RequestHeader parse(byte[] message) throws IOException {
-        CodedInputStream in = CodedInputStream.newInstance(message);
+        return parse(CodedInputStream.newInstance(message));
+    }
+
+    /** From the message's bytes in place (the data plane's received buffer). */
+    public static RequestHeader parse(java.nio.ByteBuffer message) throws IOException {
+        return parse(CodedInputStream.newInstance(message));
+    }
+
+    private static RequestHeader parse(CodedInputStream in) throws IOException {
         String model = "";
         String version = "";
         while (true) {

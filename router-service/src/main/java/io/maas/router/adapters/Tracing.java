@@ -8,6 +8,7 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 import io.grpc.Metadata;
 import io.grpc.Status;
+import io.netty.handler.codec.http2.Http2Headers;
 import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.trace.Span;
@@ -57,6 +58,21 @@ public class Tracing {
         }
     };
 
+    private static final TextMapGetter<Http2Headers> HTTP2 = new TextMapGetter<>() {
+        @Override
+        public Iterable<String> keys(Http2Headers carrier) {
+            java.util.List<String> names = new java.util.ArrayList<>();
+            carrier.names().forEach(n -> names.add(n.toString()));
+            return names;
+        }
+
+        @Override
+        public String get(Http2Headers carrier, String key) {
+            CharSequence v = carrier == null ? null : carrier.get(key);
+            return v == null ? null : v.toString();
+        }
+    };
+
     @Inject
     OpenTelemetry openTelemetry;
     @ConfigProperty(name = "quarkus.otel.sdk.disabled", defaultValue = "false")
@@ -77,6 +93,17 @@ public class Tracing {
             return Span.getInvalid();
         }
         Context parent = propagator.extract(Context.root(), callerHeaders, METADATA);
+        return tracer.spanBuilder(service + "/" + method).setParent(parent).setSpanKind(SpanKind.SERVER)
+                .setAttribute(RPC_SYSTEM, "grpc").setAttribute(RPC_SERVICE, service).setAttribute(RPC_METHOD, method)
+                .startSpan();
+    }
+
+    /** The SERVER span of one call forwarded at the frame level, from the caller's HTTP/2 headers. */
+    public Span server(String service, String method, Http2Headers callerHeaders) {
+        if (disabled) {
+            return Span.getInvalid();
+        }
+        Context parent = propagator.extract(Context.root(), callerHeaders, HTTP2);
         return tracer.spanBuilder(service + "/" + method).setParent(parent).setSpanKind(SpanKind.SERVER)
                 .setAttribute(RPC_SYSTEM, "grpc").setAttribute(RPC_SERVICE, service).setAttribute(RPC_METHOD, method)
                 .startSpan();
@@ -106,6 +133,16 @@ public class Tracing {
                 (carrier, key, value) -> carrier.put(Metadata.Key.of(key, Metadata.ASCII_STRING_MARSHALLER), value));
     }
 
+    /** {@link #inject(Span, Metadata)} for the frame-level data plane's HTTP/2 headers. */
+    public void inject(Span span, Http2Headers upstream) {
+        if (!span.getSpanContext().isValid()) {
+            return;
+        }
+        upstream.remove("traceparent");
+        upstream.remove("tracestate");
+        propagator.inject(Context.root().with(span), upstream, (carrier, key, value) -> carrier.set(key, value));
+    }
+
     /**
      * Whether this thread runs inside a valid span (the REST twin's, made by Quarkus). Quarkus also
      * traces its Vert.x HTTP client, which then hands the pod its CLIENT span as {@code traceparent}.
@@ -124,18 +161,22 @@ public class Tracing {
 
     /** Ends a span with the call's gRPC status; {@code serverSide} marks only server faults as errors. */
     public static void end(Span span, Status status, boolean serverSide) {
+        end(span, io.maas.router.domain.StatusCode.of(status.getCode().value()), status.getDescription(), serverSide);
+    }
+
+    /** {@link #end(Span, Status, boolean)} with the pipeline's status code and message. */
+    public static void end(Span span, io.maas.router.domain.StatusCode code, String message, boolean serverSide) {
         if (!span.isRecording()) {
             span.end();
             return;
         }
-        span.setAttribute(RPC_STATUS, (long) status.getCode().value());
-        boolean error = serverSide ? switch (status.getCode()) {
+        span.setAttribute(RPC_STATUS, (long) code.ordinal());
+        boolean error = serverSide ? switch (code) {
             case UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS -> true;
             default -> false;
-        } : !status.isOk();
+        } : code != io.maas.router.domain.StatusCode.OK;
         if (error) {
-            span.setStatus(StatusCode.ERROR, status.getDescription() == null ? status.getCode().name()
-                    : status.getCode() + ": " + status.getDescription());
+            span.setStatus(StatusCode.ERROR, message == null || message.isEmpty() ? code.name() : code + ": " + message);
         }
         span.end();
     }

@@ -199,9 +199,9 @@ public class RestForwarder {
         Target target;
         Quotas.Permit permit;
         try {
-            target = forwarding.target(caller, op, model, version, headers.getHeaderString(InferenceForwarder.PIN.name()),
-                    headers.getHeaderString(InferenceForwarder.CANARY.name()),
-                    headers.getHeaderString(InferenceForwarder.ROUTING_KEY.name()));
+            target = forwarding.target(caller, op, model, version, headers.getHeaderString(ForwardedStream.PIN.toString()),
+                    headers.getHeaderString(ForwardedStream.CANARY.toString()),
+                    headers.getHeaderString(ForwardedStream.ROUTING_KEY.toString()));
             permit = forwarding.admit(caller, op, target);
         } catch (Forwarding.Refused e) {
             return CompletableFuture.completedFuture(refused(e));
@@ -304,8 +304,8 @@ public class RestForwarder {
                 response = error(HttpStatuses.http(outcome.code()), outcome.message());
             }
             result.complete(Response.fromResponse(response)
-                    .header(InferenceForwarder.VERSION_OUT.name(), target.key().version())
-                    .header(InferenceForwarder.TRACK_OUT.name(), target.track()).build());
+                    .header(ForwardedStream.VERSION_OUT.toString(), target.key().version())
+                    .header(ForwardedStream.TRACK_OUT.toString(), target.track()).build());
         }
     }
 

@@ -21,6 +21,7 @@ import io.maas.router.domain.Target;
 import io.maas.router.domain.TrafficTally;
 import io.maas.router.domain.Upstream;
 
+import java.util.function.Supplier;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -115,8 +116,8 @@ public class ShadowMirror {
      * be mirrored; otherwise the shadow call has been started and the returned handle must be
      * given the primary's outcome. {@code headers} are the caller's, filtered here only when mirrored.
      */
-    public Shadow maybeMirror(String model, String primaryVersion, Route route, byte[] request, Metadata headers,
-            Deadline callerDeadline) {
+    public Shadow maybeMirror(String model, String primaryVersion, Route route, Supplier<byte[]> request,
+            Supplier<Metadata> headers, long callerDeadlineNanos) {
         ShadowRules r = rules;
         if (r.isEmpty()) {
             return null;
@@ -136,7 +137,7 @@ public class ShadowMirror {
         }
         Shadow s = new Shadow(model, primaryVersion, version);
         // outside the caller's gRPC context: the caller's call ending must not cancel its shadow
-        Context.ROOT.run(() -> s.start(request, headers, callerDeadline));
+        Context.ROOT.run(() -> s.start(request.get(), headers.get(), callerDeadlineNanos));
         return s;
     }
 
@@ -157,10 +158,10 @@ public class ShadowMirror {
             this.shadowVersion = shadowVersion;
         }
 
-        void start(byte[] request, Metadata headers, Deadline callerDeadline) {
+        void start(byte[] request, Metadata headers, long callerDeadlineNanos) {
             long deadlineNanos = System.nanoTime() + config.shadow().timeoutMs() * 1_000_000L;
-            if (callerDeadline != null) {
-                deadlineNanos = Math.min(deadlineNanos, System.nanoTime() + callerDeadline.timeRemaining(TimeUnit.NANOSECONDS));
+            if (callerDeadlineNanos != 0 && callerDeadlineNanos - deadlineNanos < 0) {
+                deadlineNanos = callerDeadlineNanos;
             }
             Deadline deadline = Deadline.after(Math.max(0, deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
             Metadata md = CallerHeaders.forwarded(headers);
@@ -213,7 +214,7 @@ public class ShadowMirror {
                         shadowResult(null, "shadow_failed");
                     }
                 }
-            }, deadlineNanos, callerDeadline != null);
+            }, deadlineNanos, callerDeadlineNanos != 0);
         }
 
         /** The primary's outcome: its response bytes when it succeeded, null otherwise. */
