@@ -37,6 +37,7 @@ import com.google.protobuf.ByteString;
 
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.grpc.stub.MetadataUtils;
 import io.grpc.stub.StreamObserver;
@@ -448,5 +449,24 @@ class RouterTest {
         } finally {
             mirror.configure(ShadowRules.NONE, 64);
         }
+    }
+
+    /** What the frame-level front door must handle like grpc-java did: compressed requests, unknown methods. */
+    @Test
+    @Order(10)
+    void compressedRequestsAndUnknownMethods() {
+        var stub = GRPCInferenceServiceGrpc.newBlockingStub(router).withDeadlineAfter(30, TimeUnit.SECONDS);
+        ModelInferResponse gzip = stub.withCompression("gzip").modelInfer(request("1"));
+        assertEquals("1", gzip.getModelVersion());
+        assertEquals(stub.modelInfer(request("1")).getRawOutputContentsList(), gzip.getRawOutputContentsList(),
+                "a gzip request gets the same answer as a plain one");
+        MethodDescriptor<byte[], byte[]> unknown = MethodDescriptor.<byte[], byte[]> newBuilder()
+                .setType(MethodDescriptor.MethodType.UNARY).setFullMethodName("inference.GRPCInferenceService/NoSuchMethod")
+                .setRequestMarshaller(io.maas.router.adapters.Bytes.MARSHALLER)
+                .setResponseMarshaller(io.maas.router.adapters.Bytes.MARSHALLER).build();
+        var e = org.junit.jupiter.api.Assertions.assertThrows(io.grpc.StatusRuntimeException.class,
+                () -> io.grpc.stub.ClientCalls.blockingUnaryCall(router, unknown,
+                        io.grpc.CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS), new byte[0]));
+        assertEquals(Status.Code.UNIMPLEMENTED, e.getStatus().getCode(), e.getStatus().toString());
     }
 }
