@@ -46,8 +46,9 @@ def parse_args(argv):
                    help="perf_analyzer measurement window, tiny model; each cell averages 3 windows")
     p.add_argument("--window-ms-minilm", type=int, default=5000,
                    help="perf_analyzer measurement window, MiniLM; each cell averages 3 windows")
-    p.add_argument("--warmup-ms", type=int, default=2000,
-                   help="warm-up window per server and model at c8 (3 windows, not counted)")
+    p.add_argument("--warmup-ms", type=int, default=8000,
+                   help="warm-up window per server and model at c8 (3 windows, not counted); long enough for "
+                        "the JVMs' C2 compiler to finish the hot paths on 2 cores")
     p.add_argument("--inprocess-seconds", type=float, default=3.0)
     p.add_argument("--no-inprocess", action="store_true",
                    help="skip the ONNX Runtime in-process row (it runs in KServe's venv; run.sh sets this when "

@@ -24,6 +24,7 @@ import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.handler.codec.http2.AbstractHttp2ConnectionHandlerBuilder;
 import io.netty.handler.ssl.SslContext;
+import io.netty.util.AsciiString;
 import io.netty.util.collection.IntObjectHashMap;
 
 /**
@@ -228,6 +229,9 @@ public final class PodConnection {
         Builder() {
             connection(GrpcTransport.http2Connection(false));
             validateHeaders(false); // the pods' answers; callers' headers are validated at the front
+            // grpc-timeout differs on every call: indexed, it would churn HPACK's table and every
+            // lookup in it (most of the encoder's time in a profile)
+            headerSensitivityDetector((name, value) -> AsciiString.contentEquals(name, GrpcWire.GRPC_TIMEOUT));
             Http2Settings settings = initialSettings();
             settings.initialWindowSize(GrpcTransport.FLOW_CONTROL_WINDOW);
             settings.maxHeaderListSize(maxHeaderListSize);

@@ -12,6 +12,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 
 import io.grpc.ManagedChannel;
+import io.quarkus.arc.ClientProxy;
 import io.grpc.Server;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.inprocess.InProcessChannelBuilder;
@@ -39,6 +40,7 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.util.AsciiString;
 
 /**
  * The router's gRPC port, a frame-level HTTP/2 proxy on Netty sharing the upstream connections'
@@ -93,6 +95,11 @@ public class DataPlaneServer {
 
     void start() {
         maxMessageBytes = config.balancer().maxMessageBytes();
+        // the beans themselves, not their CDI client proxies: every call uses them on the event loop
+        forwarding = ClientProxy.unwrap(forwarding);
+        mirror = ClientProxy.unwrap(mirror);
+        tracing = ClientProxy.unwrap(tracing);
+        state = ClientProxy.unwrap(state);
         String name = "maas-router-" + UUID.randomUUID();
         try {
             // the inference service's schema rides along so reflection can describe it; its calls never get here
@@ -144,19 +151,8 @@ public class DataPlaneServer {
 
     /** The {@link FrontConnection.Call} for a new stream, by its path; null after refusing it. */
     private FrontConnection.Call open(FrontConnection conn, int id, Http2Headers headers) {
-        CharSequence p = headers.path();
-        String path = p == null ? "" : p.toString();
-        if (!path.startsWith(PREFIX)) {
-            return new RelayStream(conn, id, headers, localChannel);
-        }
-        String method = path.substring(PREFIX.length());
-        CallKind kind = switch (method) {
-            case "ModelInfer" -> INFER;
-            case "ModelMetadata" -> METADATA;
-            case "ModelReady" -> READY;
-            case "ModelConfig" -> CONFIG;
-            default -> null;
-        };
+        CharSequence path = headers.path();
+        CallKind kind = path == null ? null : FORWARDED.get(AsciiString.of(path));
         if (kind != null) {
             int size = CallerHeaders.size(headers);
             if (size > MAX_FORWARDED_METADATA) {
@@ -173,7 +169,8 @@ public class DataPlaneServer {
                 return refused(conn, id, headers, e.outcome().code(), e.outcome().message(), retryHint(e));
             }
         }
-        OwnStream.Method own = OwnStream.of(method);
+        String p = path == null ? "" : path.toString();
+        OwnStream.Method own = p.startsWith(PREFIX) ? OwnStream.of(p.substring(PREFIX.length())) : null;
         if (own == null) {
             return new RelayStream(conn, id, headers, localChannel);
         }
@@ -186,10 +183,12 @@ public class DataPlaneServer {
         }
     }
 
-    private static final CallKind INFER = CallKind.primary("ModelInfer", true);
-    private static final CallKind METADATA = CallKind.primary("ModelMetadata", false);
-    private static final CallKind READY = CallKind.primary("ModelReady", false);
-    private static final CallKind CONFIG = CallKind.primary("ModelConfig", false);
+    /** The forwarded methods by path (Netty's decoded headers are AsciiStrings: no String per call). */
+    private static final java.util.Map<AsciiString, CallKind> FORWARDED = java.util.Map.of(
+            AsciiString.of(PREFIX + "ModelInfer"), CallKind.primary("ModelInfer", true),
+            AsciiString.of(PREFIX + "ModelMetadata"), CallKind.primary("ModelMetadata", false),
+            AsciiString.of(PREFIX + "ModelReady"), CallKind.primary("ModelReady", false),
+            AsciiString.of(PREFIX + "ModelConfig"), CallKind.primary("ModelConfig", false));
 
     /** A stream answered at once; the rest of its request is read and dropped. */
     private static FrontConnection.Call refused(FrontConnection conn, int id, Http2Headers headers, StatusCode code,
