@@ -66,6 +66,27 @@ public final class OnnxModelLoader implements ModelLoader {
 
     static final String INTRA_OP_THREADS = "intra_op_thread_count";
 
+    /**
+     * ONNX Runtime's own session config key, used as the parameter's name as Triton's onnxruntime
+     * backend does for {@code session.use_device_allocator_for_initializers}. "0": the intra-op pool's
+     * threads sleep between parallel sections instead of spinning, so that concurrent runs sharing the
+     * session's pool (several instance_group workers) do not burn the cores the others need.
+     */
+    static final String ALLOW_SPINNING = "session.intra_op.allow_spinning";
+
+    /** The model's {@link #ALLOW_SPINNING} value, "0" or "1", or null when its config does not set it. */
+    private static String allowSpinning(ModelSettings settings) {
+        String v = settings.parameter(ALLOW_SPINNING, "");
+        if (v.isEmpty()) {
+            return null;
+        }
+        if (v.equals("0") || v.equals("1")) {
+            return v;
+        }
+        throw InferenceException.unavailable("parameter " + ALLOW_SPINNING + " is '" + v + "'; it must be"
+                + " \"0\" (pool threads sleep when idle) or \"1\" (they spin, ONNX Runtime's default)");
+    }
+
     @Override
     public ModelRunner load(Path modelFile, ModelSettings settings) {
         if (!Files.isRegularFile(modelFile)) {
@@ -79,6 +100,10 @@ public final class OnnxModelLoader implements ModelLoader {
             int threads = intraOpThreads(settings);
             if (threads > 0) {
                 options.setIntraOpNumThreads(threads);
+            }
+            String spinning = allowSpinning(settings);
+            if (spinning != null) {
+                options.addConfigEntry(ALLOW_SPINNING, spinning);
             }
             options.setCPUArenaAllocator(cpuArena);
             options.setMemoryPatternOptimization(cpuArena);

@@ -70,6 +70,31 @@ class OnnxModelLoaderTest {
         org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("intra_op_thread_count is 'two'"), e.getMessage());
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"0", "1"})
+    void aModelMayTurnItsPoolThreadsSpinningOnOrOff(String spinning) {
+        try (ModelRunner runner = new OnnxModelLoader(Device.CPU, 2, true).load(
+                TestModels.repository().resolve("simple/1/model.onnx"),
+                withParameters(Map.of("intra_op_thread_count", "2", "session.intra_op.allow_spinning", spinning)))) {
+            float[] a = new float[16];
+            Map<String, Tensor> out = runner.run(Map.of("INPUT0", tensor("INPUT0", a), "INPUT1", tensor("INPUT1", a)),
+                    Set.of("OUTPUT0"));
+            assertArrayEquals(a, floats(out.get("OUTPUT0")));
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"false", "yes", "2", " 0"})
+    void aSpinningValueOtherThanZeroOrOneMakesTheModelUnavailable(String spinning) {
+        var e = org.junit.jupiter.api.Assertions.assertThrows(io.maas.inference.domain.InferenceException.class,
+                () -> new OnnxModelLoader(Device.CPU, 2, true).load(TestModels.repository().resolve("simple/1/model.onnx"),
+                        withParameters(Map.of("session.intra_op.allow_spinning", spinning))));
+        assertEquals(io.maas.inference.domain.InferenceException.Kind.UNAVAILABLE, e.kind());
+        org.junit.jupiter.api.Assertions.assertTrue(
+                e.getMessage().contains("session.intra_op.allow_spinning is '" + spinning + "'; it must be \"0\""),
+                e.getMessage());
+    }
+
     private static ModelSettings withParameters(Map<String, String> parameters) {
         ModelSettings d = ModelSettings.defaults(16);
         return new ModelSettings(d.maxBatchSize(), d.batchingEnabled(), d.maxQueueDelayMicros(), d.maxQueueSize(),
