@@ -67,24 +67,45 @@ public final class OnnxModelLoader implements ModelLoader {
     static final String INTRA_OP_THREADS = "intra_op_thread_count";
 
     /**
-     * ONNX Runtime's own session config key, used as the parameter's name as Triton's onnxruntime
-     * backend does for {@code session.use_device_allocator_for_initializers}. "0": the intra-op pool's
-     * threads sleep between parallel sections instead of spinning, so that concurrent runs sharing the
-     * session's pool (several instance_group workers) do not burn the cores the others need.
+     * ONNX Runtime session config entries a model's config may set, under ONNX Runtime's own keys (as
+     * Triton's onnxruntime backend takes {@code session.use_device_allocator_for_initializers}), with
+     * the values each accepts. ONNX Runtime ignores keys it does not know and reads some values only
+     * when it first needs them, so a typo would pass silently: these are checked when the model loads.
+     * <ul>
+     * <li>{@code session.intra_op.allow_spinning} "0": the intra-op pool's threads sleep between parallel
+     *     sections instead of spinning, so that concurrent runs sharing the session's pool (several
+     *     instance_group workers) do not burn the cores the others need;</li>
+     * <li>{@code session.force_spinning_stop} "1": they stop spinning as soon as the last concurrent run
+     *     returns (they spin during runs, not between them);</li>
+     * <li>{@code session.dynamic_block_base} n: parallel loops are split into blocks that shrink as the
+     *     work runs out, instead of one share per thread, so a thread the OS preempted (the gRPC
+     *     threads share the cores) does not hold the others up.</li>
+     * </ul>
      */
-    static final String ALLOW_SPINNING = "session.intra_op.allow_spinning";
+    static final Map<String, SessionEntry> SESSION_CONFIG = Map.of(
+            "session.intra_op.allow_spinning",
+            new SessionEntry("0|1", "\"0\" (pool threads sleep when idle) or \"1\" (they spin, the default)"),
+            "session.force_spinning_stop",
+            new SessionEntry("0|1", "\"0\" (the default) or \"1\" (no spinning between runs)"),
+            "session.dynamic_block_base",
+            new SessionEntry("[1-9][0-9]{0,3}", "a whole number from 1 to 9999 (e.g. \"4\")"));
 
-    /** The model's {@link #ALLOW_SPINNING} value, "0" or "1", or null when its config does not set it. */
-    private static String allowSpinning(ModelSettings settings) {
-        String v = settings.parameter(ALLOW_SPINNING, "");
-        if (v.isEmpty()) {
-            return null;
+    /** A session config entry's accepted values: a regular expression, and the same for the refusal. */
+    record SessionEntry(String pattern, String accepted) {
+    }
+
+    private static void addSessionConfig(OrtSession.SessionOptions options, ModelSettings settings) throws OrtException {
+        for (Map.Entry<String, SessionEntry> entry : SESSION_CONFIG.entrySet()) {
+            String v = settings.parameter(entry.getKey(), "");
+            if (v.isEmpty()) {
+                continue;
+            }
+            if (!v.matches(entry.getValue().pattern())) {
+                throw InferenceException.unavailable("parameter " + entry.getKey() + " is '" + v + "'; it must be "
+                        + entry.getValue().accepted());
+            }
+            options.addConfigEntry(entry.getKey(), v);
         }
-        if (v.equals("0") || v.equals("1")) {
-            return v;
-        }
-        throw InferenceException.unavailable("parameter " + ALLOW_SPINNING + " is '" + v + "'; it must be"
-                + " \"0\" (pool threads sleep when idle) or \"1\" (they spin, ONNX Runtime's default)");
     }
 
     @Override
@@ -101,10 +122,7 @@ public final class OnnxModelLoader implements ModelLoader {
             if (threads > 0) {
                 options.setIntraOpNumThreads(threads);
             }
-            String spinning = allowSpinning(settings);
-            if (spinning != null) {
-                options.addConfigEntry(ALLOW_SPINNING, spinning);
-            }
+            addSessionConfig(options, settings);
             options.setCPUArenaAllocator(cpuArena);
             options.setMemoryPatternOptimization(cpuArena);
             String provider = "CPU";
