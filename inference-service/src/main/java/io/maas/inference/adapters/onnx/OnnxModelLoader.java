@@ -90,7 +90,7 @@ public final class OnnxModelLoader implements ModelLoader {
             "session.dynamic_block_base",
             new SessionEntry("[1-9][0-9]{0,3}", "a whole number from 1 to 9999 (e.g. \"4\")"));
 
-    /** A session config entry's accepted values: a regular expression, and the same for the refusal. */
+    /** A session config entry's accepted values: as a regular expression, and as the refusal words them. */
     record SessionEntry(String pattern, String accepted) {
     }
 
