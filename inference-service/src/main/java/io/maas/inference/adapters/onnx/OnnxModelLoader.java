@@ -66,6 +66,48 @@ public final class OnnxModelLoader implements ModelLoader {
 
     static final String INTRA_OP_THREADS = "intra_op_thread_count";
 
+    /**
+     * ONNX Runtime session config entries a model's config may set, under ONNX Runtime's own keys (as
+     * Triton's onnxruntime backend takes {@code session.use_device_allocator_for_initializers}), with
+     * the values each accepts. ONNX Runtime ignores keys it does not know and reads some values only
+     * when it first needs them, so a typo would pass silently: these are checked when the model loads.
+     * <ul>
+     * <li>{@code session.intra_op.allow_spinning} "0": the intra-op pool's threads sleep between parallel
+     *     sections instead of spinning, so that concurrent runs sharing the session's pool (several
+     *     instance_group workers) do not burn the cores the others need;</li>
+     * <li>{@code session.force_spinning_stop} "1": they stop spinning as soon as the last concurrent run
+     *     returns (they spin during runs, not between them);</li>
+     * <li>{@code session.dynamic_block_base} n: parallel loops are split into blocks that shrink as the
+     *     work runs out, instead of one share per thread, so a thread the OS preempted (the gRPC
+     *     threads share the cores) does not hold the others up.</li>
+     * </ul>
+     */
+    static final Map<String, SessionEntry> SESSION_CONFIG = Map.of(
+            "session.intra_op.allow_spinning",
+            new SessionEntry("0|1", "\"0\" (pool threads sleep when idle) or \"1\" (they spin, the default)"),
+            "session.force_spinning_stop",
+            new SessionEntry("0|1", "\"0\" (the default) or \"1\" (no spinning between runs)"),
+            "session.dynamic_block_base",
+            new SessionEntry("[1-9][0-9]{0,3}", "a whole number from 1 to 9999 (e.g. \"4\")"));
+
+    /** A session config entry's accepted values: as a regular expression, and as the refusal words them. */
+    record SessionEntry(String pattern, String accepted) {
+    }
+
+    private static void addSessionConfig(OrtSession.SessionOptions options, ModelSettings settings) throws OrtException {
+        for (Map.Entry<String, SessionEntry> entry : SESSION_CONFIG.entrySet()) {
+            String v = settings.parameter(entry.getKey(), "");
+            if (v.isEmpty()) {
+                continue;
+            }
+            if (!v.matches(entry.getValue().pattern())) {
+                throw InferenceException.unavailable("parameter " + entry.getKey() + " is '" + v + "'; it must be "
+                        + entry.getValue().accepted());
+            }
+            options.addConfigEntry(entry.getKey(), v);
+        }
+    }
+
     @Override
     public ModelRunner load(Path modelFile, ModelSettings settings) {
         if (!Files.isRegularFile(modelFile)) {
@@ -80,6 +122,7 @@ public final class OnnxModelLoader implements ModelLoader {
             if (threads > 0) {
                 options.setIntraOpNumThreads(threads);
             }
+            addSessionConfig(options, settings);
             options.setCPUArenaAllocator(cpuArena);
             options.setMemoryPatternOptimization(cpuArena);
             String provider = "CPU";

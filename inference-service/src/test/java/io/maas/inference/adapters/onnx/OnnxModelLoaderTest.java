@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.Set;
 
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import io.maas.inference.TestModels;
@@ -68,6 +69,33 @@ class OnnxModelLoaderTest {
                         withParameters(Map.of("intra_op_thread_count", "two"))));
         assertEquals(io.maas.inference.domain.InferenceException.Kind.UNAVAILABLE, e.kind());
         org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("intra_op_thread_count is 'two'"), e.getMessage());
+    }
+
+    @ParameterizedTest
+    @CsvSource({"session.intra_op.allow_spinning, 0", "session.intra_op.allow_spinning, 1",
+                "session.force_spinning_stop, 1", "session.dynamic_block_base, 4"})
+    void aModelMaySetOnnxRuntimeThreadPoolEntries(String key, String value) {
+        try (ModelRunner runner = new OnnxModelLoader(Device.CPU, 2, true).load(
+                TestModels.repository().resolve("simple/1/model.onnx"),
+                withParameters(Map.of("intra_op_thread_count", "2", key, value)))) {
+            float[] a = new float[16];
+            Map<String, Tensor> out = runner.run(Map.of("INPUT0", tensor("INPUT0", a), "INPUT1", tensor("INPUT1", a)),
+                    Set.of("OUTPUT0"));
+            assertArrayEquals(a, floats(out.get("OUTPUT0")));
+        }
+    }
+
+    @ParameterizedTest
+    @CsvSource({"session.intra_op.allow_spinning, false, '\"0\"'", "session.intra_op.allow_spinning, 2, '\"0\"'",
+                "session.force_spinning_stop, yes, '\"0\"'", "session.dynamic_block_base, 0, 'a whole number'",
+                "session.dynamic_block_base, four, 'a whole number'", "session.dynamic_block_base, -4, 'a whole number'"})
+    void anOnnxRuntimeEntryWithAValueItDoesNotTakeMakesTheModelUnavailable(String key, String value, String accepted) {
+        var e = org.junit.jupiter.api.Assertions.assertThrows(io.maas.inference.domain.InferenceException.class,
+                () -> new OnnxModelLoader(Device.CPU, 2, true).load(TestModels.repository().resolve("simple/1/model.onnx"),
+                        withParameters(Map.of(key, value))));
+        assertEquals(io.maas.inference.domain.InferenceException.Kind.UNAVAILABLE, e.kind());
+        org.junit.jupiter.api.Assertions.assertTrue(
+                e.getMessage().contains("parameter " + key + " is '" + value + "'; it must be " + accepted), e.getMessage());
     }
 
     private static ModelSettings withParameters(Map<String, String> parameters) {
