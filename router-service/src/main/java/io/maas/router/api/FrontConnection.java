@@ -266,11 +266,7 @@ final class FrontConnection extends Http2ConnectionHandler {
             ctx.executor().execute(() -> write(streamId, headers, data, trailers));
             return;
         }
-        Http2Stream stream = connection().stream(streamId);
-        if (stream == null || stream.state() == Http2Stream.State.CLOSED) {
-            if (data != null) {
-                data.release();
-            }
+        if (!open(streamId, data)) {
             return;
         }
         boolean alone = data == null && trailers == null;
@@ -284,17 +280,25 @@ final class FrontConnection extends Http2ConnectionHandler {
         flush(ctx);
     }
 
+    /** Whether the caller's stream is still there to write to; if not, {@code data} is released. */
+    private boolean open(int streamId, ByteBuf data) {
+        Http2Stream stream = connection().stream(streamId);
+        if (stream != null && stream.state() != Http2Stream.State.CLOSED) {
+            return true;
+        }
+        if (data != null) {
+            data.release();
+        }
+        return false;
+    }
+
     /** Writes frames of a streaming answer without ending it (the relay's messages). */
     void writePart(int streamId, Http2Headers headers, ByteBuf data) {
         if (!ctx.executor().inEventLoop()) {
             ctx.executor().execute(() -> writePart(streamId, headers, data));
             return;
         }
-        Http2Stream stream = connection().stream(streamId);
-        if (stream == null || stream.state() == Http2Stream.State.CLOSED) {
-            if (data != null) {
-                data.release();
-            }
+        if (!open(streamId, data)) {
             return;
         }
         if (headers != null) {

@@ -59,12 +59,8 @@ final class RelayStream extends FrontConnection.Call {
                     Http2Headers t = GrpcWire.withStatus(headersSent ? new DefaultHttp2Headers(false)
                             : GrpcWire.responseHeaders(), code, status.getDescription());
                     answered = true;
-                    if (headersSent) {
-                        conn.write(id, t, null, null);
-                    } else {
-                        headersSent = true;
-                        conn.write(id, t, null, null);
-                    }
+                    headersSent = true;
+                    conn.write(id, t, null, null);
                 });
             }
         }, md);
