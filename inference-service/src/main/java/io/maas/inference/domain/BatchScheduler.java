@@ -94,11 +94,11 @@ public final class BatchScheduler implements Scheduler {
      * <ul>
      * <li>it blocks until a request is queued, then takes, without waiting, every queued request that
      *     can join it (same row shape, or ragged within the padding limit), wherever it stands in the
-     *     queue, up to the batch limit in rows, and runs them at once.
+     *     queue, up to the join limit in rows ({@link ModelSettings#joinLimit()}), and runs them at once.
      *     A request that finds the worker idle therefore runs alone, at once; requests that arrive
      *     while a run is in progress are all in the queue when it ends, and the next run takes them;</li>
      * <li>it waits only when the batch in hand has fewer rows than the previous run on this worker
-     *     (capped at the batch limit): callers just answered in a bigger batch are expected back. It
+     *     (capped at the join limit): callers just answered in a bigger batch are expected back. It
      *     then waits for more joinable requests until it holds that many rows, or until the oldest
      *     request has been queued for the batching delay, whichever comes first. After a run of one
      *     row, or a first run, it never waits; when the expected callers do not come, the next run
@@ -106,7 +106,7 @@ public final class BatchScheduler implements Scheduler {
      * </ul>
      */
     private void work() {
-        int limit = settings.batchLimit();
+        int limit = settings.joinLimit();
         long delayNanos = TimeUnit.MICROSECONDS.toNanos(settings.maxQueueDelayMicros());
         long expectedRows = 0;
         double maxPadding = settings.raggedMaxPadding();

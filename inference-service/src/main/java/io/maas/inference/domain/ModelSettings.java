@@ -18,12 +18,14 @@ import java.util.Set;
  * @param steps             the pipeline's steps when the platform is {@link #ENSEMBLE}
  * @param raggedInputs      inputs whose variable dimensions may differ within a batch (padded by the batcher)
  * @param labelFiles        output name to its labels file (in the model folder), for classification
+ * @param preferredBatchSize the most rows the batcher joins into one run (dynamic_batching's largest
+ *                          preferred_batch_size), 0 for maxBatchSize; a bigger single request still runs
  */
 public record ModelSettings(int maxBatchSize, boolean batchingEnabled, long maxQueueDelayMicros, int maxQueueSize,
                             int instanceCount, Device device, int deviceId, VersionPolicy versionPolicy,
                             String modelFilename, List<TensorSpec> declaredInputs, List<TensorSpec> declaredOutputs,
                             String platform, Map<String, String> parameters, List<PipelineStep> steps,
-                            Set<String> raggedInputs, Map<String, String> labelFiles) {
+                            Set<String> raggedInputs, Map<String, String> labelFiles, int preferredBatchSize) {
 
     public static final String DEFAULT_MODEL_FILENAME = "model.onnx";
     public static final String ONNX = "onnxruntime_onnx";
@@ -35,7 +37,7 @@ public record ModelSettings(int maxBatchSize, boolean batchingEnabled, long maxQ
                          String modelFilename, List<TensorSpec> declaredInputs, List<TensorSpec> declaredOutputs) {
         this(maxBatchSize, batchingEnabled, maxQueueDelayMicros, maxQueueSize, instanceCount, device, deviceId,
                 versionPolicy, modelFilename, declaredInputs, declaredOutputs, ONNX, Map.of(), List.of(), Set.of(),
-                Map.of());
+                Map.of(), 0);
     }
 
     /** Settings for a model folder without a config file. */
@@ -47,6 +49,15 @@ public record ModelSettings(int maxBatchSize, boolean batchingEnabled, long maxQ
     /** Largest number of rows one run may carry. */
     public int batchLimit() {
         return batchingEnabled && maxBatchSize > 0 ? maxBatchSize : 1;
+    }
+
+    /**
+     * Most rows the batcher joins from several requests into one run: the preferred batch size when
+     * set (smaller runs hold less activation memory and, on a few cores, run no slower per row), else
+     * {@link #batchLimit()}.
+     */
+    public int joinLimit() {
+        return preferredBatchSize > 0 ? Math.min(preferredBatchSize, batchLimit()) : batchLimit();
     }
 
     /** Models of the repository this one uses: its pipeline steps, or the embedding model a backend calls. */

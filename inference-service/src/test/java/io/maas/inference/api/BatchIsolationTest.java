@@ -32,6 +32,7 @@ import io.maas.inference.TestModels;
 import io.maas.proto.inference.GRPCInferenceServiceGrpc;
 import io.maas.proto.inference.ModelInferRequest;
 import io.maas.proto.inference.ModelInferResponse;
+import io.maas.testsupport.TempDirs;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
@@ -56,7 +57,7 @@ class BatchIsolationTest extends GrpcTestSupport {
 
         private static Path create() {
             try {
-                Path root = Files.createTempDirectory("maas-batch-isolation");
+                Path root = TempDirs.create("maas-batch-isolation");
                 Files.copy(TestModels.repository().resolve("minilm/1/model.onnx"),
                         Files.createDirectories(root.resolve("minilm/1")).resolve("model.onnx"));
                 Files.writeString(root.resolve("minilm/config.pbtxt"), """

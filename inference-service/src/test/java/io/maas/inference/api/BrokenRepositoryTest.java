@@ -18,6 +18,7 @@ import io.maas.proto.inference.RepositoryIndexResponse;
 import io.maas.proto.inference.RepositoryModelLoadRequest;
 import io.maas.proto.inference.RepositoryModelUnloadRequest;
 import io.maas.proto.inference.ServerReadyRequest;
+import io.maas.testsupport.TempDirs;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
@@ -36,7 +37,7 @@ class BrokenRepositoryTest extends GrpcTestSupport {
 
         private static Path create() {
             try {
-                Path root = Files.createTempDirectory("maas-broken-repo");
+                Path root = TempDirs.create("maas-broken-repo");
                 Path simple = TestModels.repository().resolve("simple/1/model.onnx");
                 Files.copy(simple, Files.createDirectories(root.resolve("good/1")).resolve("model.onnx"));
                 Files.write(Files.createDirectories(root.resolve("corrupt/1")).resolve("model.onnx"),

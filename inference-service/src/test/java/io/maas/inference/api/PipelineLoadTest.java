@@ -30,6 +30,7 @@ import io.maas.proto.inference.ModelInferResponse;
 import io.maas.proto.inference.ModelReadyRequest;
 import io.maas.proto.inference.RepositoryIndexRequest;
 import io.maas.proto.inference.RepositoryIndexResponse;
+import io.maas.testsupport.TempDirs;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
@@ -50,7 +51,7 @@ class PipelineLoadTest extends GrpcTestSupport {
 
         private static Path create() {
             try {
-                Path root = Files.createTempDirectory("maas-pipelines");
+                Path root = TempDirs.create("maas-pipelines");
                 copy(TestModels.repository().resolve("simple"), root.resolve("simple"));
                 Path tokenizer = Files.createDirectories(root.resolve("short-tokenizer/1"));
                 Files.copy(TestModels.repository().resolve("minilm-tokenizer/1/tokenizer.json"),

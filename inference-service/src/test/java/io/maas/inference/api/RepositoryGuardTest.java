@@ -22,6 +22,7 @@ import io.maas.auth.ApiKeys;
 import io.maas.inference.TestModels;
 import io.maas.proto.inference.RepositoryModelLoadRequest;
 import io.maas.proto.inference.RepositoryModelUnloadRequest;
+import io.maas.testsupport.TempDirs;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
@@ -37,7 +38,7 @@ class RepositoryGuardTest extends GrpcTestSupport {
 
         private static Path create() {
             try {
-                Path root = Files.createTempDirectory("maas-guarded-repo");
+                Path root = TempDirs.create("maas-guarded-repo");
                 Files.copy(TestModels.repository().resolve("simple/1/model.onnx"),
                         Files.createDirectories(root.resolve("repo/simple/1")).resolve("model.onnx"));
                 Files.writeString(root.resolve("keys"), "ops:sha256:" + ApiKeys.hash("ops-key") + "\nsearch:sha256:"

@@ -69,10 +69,14 @@ class BatchSchedulerJoiningTest {
     }
 
     private void start(boolean ragged, String maxPadding) {
+        start(ragged, maxPadding, 0);
+    }
+
+    private void start(boolean ragged, String maxPadding, int preferredBatchSize) {
         ModelSettings settings = new ModelSettings(32, true, 0, 100, 1, Device.CPU, 0, new VersionPolicy.All(),
                 "model.onnx", List.of(), List.of(), ModelSettings.ONNX,
                 maxPadding == null ? Map.of() : Map.of(ModelSettings.RAGGED_MAX_PADDING, maxPadding), List.of(),
-                ragged ? Set.of("tokens") : Set.of(), Map.of());
+                ragged ? Set.of("tokens") : Set.of(), Map.of(), preferredBatchSize);
         model = new GatedTokens();
         scheduler = new BatchScheduler("tokens", "1", model, settings, InferenceMetrics.NONE, InferenceTracing.NONE);
     }
@@ -87,12 +91,17 @@ class BatchSchedulerJoiningTest {
 
     /** One row of {@code length} tokens, each worth {@code value}. */
     private static InferRequest text(int length, float value) {
-        ByteBuffer b = ByteBuffer.allocate(length * 4).order(ByteOrder.LITTLE_ENDIAN);
-        for (int i = 0; i < length; i++) {
+        return texts(1, length, value);
+    }
+
+    /** {@code rows} rows of {@code length} tokens, each worth {@code value}. */
+    private static InferRequest texts(int rows, int length, float value) {
+        ByteBuffer b = ByteBuffer.allocate(rows * length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < rows * length; i++) {
             b.putFloat(value);
         }
         return new InferRequest("tokens", "1", "", List.of(Tensor.ofBuffer("tokens", Datatype.FP32,
-                new long[]{1, length}, b.flip())), Set.of(), Long.MAX_VALUE, InferRequest.NEVER_CANCELLED);
+                new long[]{rows, length}, b.flip())), Set.of(), Long.MAX_VALUE, InferRequest.NEVER_CANCELLED);
     }
 
     /** Holds the worker in a first run, queues texts of these lengths, lets it go; each caller's own output. */
@@ -143,10 +152,30 @@ class BatchSchedulerJoiningTest {
     }
 
     @Test
+    void joinedRunsStopAtThePreferredBatchSizeWhileABiggerRequestStillRunsWhole() throws Exception {
+        start(false, null, 2);
+        CompletableFuture<InferResult> blocker = scheduler.submit(text(1, -1));
+        assertTrue(model.entered.await(30, TimeUnit.SECONDS));
+        List<CompletableFuture<InferResult>> futures = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            futures.add(scheduler.submit(text(4, i)));
+        }
+        futures.add(scheduler.submit(texts(3, 4, 9)));
+        model.gate.countDown();
+        blocker.get(30, TimeUnit.SECONDS);
+        for (CompletableFuture<InferResult> f : futures) {
+            f.get(30, TimeUnit.SECONDS);
+        }
+        assertEquals(List.of("1x1", "2x4", "2x4", "1x4", "3x4"), model.runs);
+        Tensor whole = futures.get(5).get().outputs().get(0);
+        assertArrayEquals(new long[]{3, 4}, whole.shape(), "a request over the preferred size runs, unsplit");
+    }
+
+    @Test
     void aPaddingLimitThatIsNotANumberIsRefused() {
         ModelSettings settings = new ModelSettings(32, true, 0, 100, 1, Device.CPU, 0, new VersionPolicy.All(),
                 "model.onnx", List.of(), List.of(), ModelSettings.ONNX,
-                Map.of(ModelSettings.RAGGED_MAX_PADDING, "a lot"), List.of(), Set.of("tokens"), Map.of());
+                Map.of(ModelSettings.RAGGED_MAX_PADDING, "a lot"), List.of(), Set.of("tokens"), Map.of(), 0);
         InferenceException e = assertThrows(InferenceException.class, settings::raggedMaxPadding);
         assertTrue(e.getMessage().contains("ragged_batch_max_padding is 'a lot'"), e.getMessage());
     }

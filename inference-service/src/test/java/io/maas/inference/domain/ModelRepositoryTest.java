@@ -146,6 +146,18 @@ class ModelRepositoryTest {
         assertEquals(8, model.settings().maxBatchSize());
         assertTrue(model.settings().batchingEnabled());
         assertEquals(100, model.settings().maxQueueDelayMicros());
+        assertEquals(8, model.settings().joinLimit(), "the largest preferred batch size");
+    }
+
+    @Test
+    void preferredBatchSizeAboveTheMaximumIsRefused() throws IOException {
+        copySimple("toobig", 1);
+        config("toobig", "max_batch_size: 8\ndynamic_batching { preferred_batch_size: [ 4, 16 ] }");
+        load();
+        InferenceException e = assertThrows(InferenceException.class, () -> repository.resolve("toobig", ""));
+        assertEquals(InferenceException.Kind.UNAVAILABLE, e.kind());
+        assertTrue(e.getMessage().contains("preferred_batch_size 16; each must be between 1 and max_batch_size (8)"),
+                e.getMessage());
     }
 
     @Test

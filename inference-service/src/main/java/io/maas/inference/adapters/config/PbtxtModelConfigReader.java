@@ -93,6 +93,14 @@ public final class PbtxtModelConfigReader implements ModelConfigReader {
             throw invalid(file, "enables dynamic_batching with max_batch_size 0; set max_batch_size > 0 or remove"
                     + " dynamic_batching");
         }
+        int preferred = 0;
+        for (int size : config.getDynamicBatching().getPreferredBatchSizeList()) {
+            if (size < 1 || size > config.getMaxBatchSize()) {
+                throw invalid(file, "sets preferred_batch_size " + size + "; each must be between 1 and max_batch_size ("
+                        + config.getMaxBatchSize() + ")");
+            }
+            preferred = Math.max(preferred, size);
+        }
         Device device = Device.AUTO;
         int deviceId = 0;
         int count = 1;
@@ -144,7 +152,7 @@ public final class PbtxtModelConfigReader implements ModelConfigReader {
         }
         return new ModelSettings(config.getMaxBatchSize(), batching, delay, queue > 0 ? queue : defaultQueueSize,
                 count, device, deviceId, versionPolicy(file, config.getVersionPolicy()), filename, inputs, outputs,
-                platform, Map.copyOf(parameters), steps, Set.copyOf(ragged), Map.copyOf(labels));
+                platform, Map.copyOf(parameters), steps, Set.copyOf(ragged), Map.copyOf(labels), preferred);
     }
 
     /**

@@ -102,7 +102,7 @@ class OnnxModelLoaderTest {
         ModelSettings d = ModelSettings.defaults(16);
         return new ModelSettings(d.maxBatchSize(), d.batchingEnabled(), d.maxQueueDelayMicros(), d.maxQueueSize(),
                 d.instanceCount(), d.device(), d.deviceId(), d.versionPolicy(), d.modelFilename(), d.declaredInputs(),
-                d.declaredOutputs(), d.platform(), parameters, d.steps(), d.raggedInputs(), d.labelFiles());
+                d.declaredOutputs(), d.platform(), parameters, d.steps(), d.raggedInputs(), d.labelFiles(), 0);
     }
 
     private static Tensor tensor(String name, float[] values) {
