@@ -331,7 +331,7 @@ public final class PodConnection {
             super.channelInactive(ctx);
         }
 
-        final Http2EventAdapter frames = new Http2EventAdapter() {
+        final Http2Frames frames = new Http2Frames() {
             @Override
             public void onHeadersRead(ChannelHandlerContext ctx, int streamId, Http2Headers headers, int padding,
                     boolean endOfStream) {
@@ -346,11 +346,6 @@ public final class PodConnection {
                 s.listener.onHeaders(headers, endOfStream);
             }
 
-            @Override
-            public void onHeadersRead(ChannelHandlerContext ctx, int streamId, Http2Headers headers, int streamDependency,
-                    short weight, boolean exclusive, int padding, boolean endOfStream) {
-                onHeadersRead(ctx, streamId, headers, padding, endOfStream);
-            }
 
             @Override
             public int onDataRead(ChannelHandlerContext ctx, int streamId, ByteBuf data, int padding, boolean endOfStream) {

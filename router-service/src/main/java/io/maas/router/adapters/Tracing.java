@@ -6,8 +6,6 @@ import jakarta.inject.Inject;
 
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
-import io.grpc.Metadata;
-import io.grpc.Status;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.api.common.AttributeKey;
@@ -20,8 +18,8 @@ import io.opentelemetry.context.propagation.TextMapGetter;
 import io.opentelemetry.context.propagation.TextMapPropagator;
 
 /**
- * OpenTelemetry spans for the gRPC data plane, which runs on grpc-java's own server and so gets
- * no automatic instrumentation (the REST twin's spans come from Quarkus). Each forwarded
+ * OpenTelemetry spans for the gRPC data plane, a frame-level proxy that gets no automatic
+ * instrumentation (the REST twin's spans come from Quarkus). Each forwarded
  * call is a SERVER span, child of the caller's {@code traceparent}, with one CLIENT span per
  * attempt whose context replaces {@code traceparent}/{@code tracestate} towards the pod. With the
  * SDK disabled (the default) no span is made at all and the caller's headers pass through untouched:
@@ -31,9 +29,6 @@ import io.opentelemetry.context.propagation.TextMapPropagator;
  */
 @ApplicationScoped
 public class Tracing {
-    private static final Metadata.Key<String> TRACEPARENT = Metadata.Key.of("traceparent", Metadata.ASCII_STRING_MARSHALLER);
-    private static final Metadata.Key<String> TRACESTATE = Metadata.Key.of("tracestate", Metadata.ASCII_STRING_MARSHALLER);
-
     public static final AttributeKey<String> MODEL = AttributeKey.stringKey("maas.model");
     public static final AttributeKey<String> VERSION = AttributeKey.stringKey("maas.model.version");
     public static final AttributeKey<String> TRACK = AttributeKey.stringKey("maas.track");
@@ -45,18 +40,6 @@ public class Tracing {
     private static final AttributeKey<String> SERVER_ADDRESS = AttributeKey.stringKey("server.address");
     private static final AttributeKey<Long> SERVER_PORT = AttributeKey.longKey("server.port");
     private static final AttributeKey<Long> ATTEMPT = AttributeKey.longKey("maas.attempt");
-
-    private static final TextMapGetter<Metadata> METADATA = new TextMapGetter<>() {
-        @Override
-        public Iterable<String> keys(Metadata carrier) {
-            return carrier.keys();
-        }
-
-        @Override
-        public String get(Metadata carrier, String key) {
-            return carrier == null ? null : carrier.get(Metadata.Key.of(key, Metadata.ASCII_STRING_MARSHALLER));
-        }
-    };
 
     private static final TextMapGetter<Http2Headers> HTTP2 = new TextMapGetter<>() {
         @Override
@@ -87,18 +70,10 @@ public class Tracing {
         propagator = openTelemetry.getPropagators().getTextMapPropagator();
     }
 
-    /** The SERVER span of one forwarded call ({@code service} and {@code method} as in the gRPC path). */
-    public Span server(String service, String method, Metadata callerHeaders) {
-        if (disabled) {
-            return Span.getInvalid();
-        }
-        Context parent = propagator.extract(Context.root(), callerHeaders, METADATA);
-        return tracer.spanBuilder(service + "/" + method).setParent(parent).setSpanKind(SpanKind.SERVER)
-                .setAttribute(RPC_SYSTEM, "grpc").setAttribute(RPC_SERVICE, service).setAttribute(RPC_METHOD, method)
-                .startSpan();
-    }
-
-    /** The SERVER span of one call forwarded at the frame level, from the caller's HTTP/2 headers. */
+    /**
+     * The SERVER span of one forwarded call ({@code service} and {@code method} as in the gRPC path),
+     * child of the context in the caller's HTTP/2 headers.
+     */
     public Span server(String service, String method, Http2Headers callerHeaders) {
         if (disabled) {
             return Span.getInvalid();
@@ -123,17 +98,6 @@ public class Tracing {
     }
 
     /** Replaces the trace headers going to the pod with {@code span}'s context; no-op for an invalid span. */
-    public void inject(Span span, Metadata upstream) {
-        if (!span.getSpanContext().isValid()) {
-            return;
-        }
-        upstream.removeAll(TRACEPARENT);
-        upstream.removeAll(TRACESTATE);
-        propagator.inject(Context.root().with(span), upstream,
-                (carrier, key, value) -> carrier.put(Metadata.Key.of(key, Metadata.ASCII_STRING_MARSHALLER), value));
-    }
-
-    /** {@link #inject(Span, Metadata)} for the frame-level data plane's HTTP/2 headers. */
     public void inject(Span span, Http2Headers upstream) {
         if (!span.getSpanContext().isValid()) {
             return;
@@ -159,12 +123,7 @@ public class Tracing {
         }
     }
 
-    /** Ends a span with the call's gRPC status; {@code serverSide} marks only server faults as errors. */
-    public static void end(Span span, Status status, boolean serverSide) {
-        end(span, io.maas.router.domain.StatusCode.of(status.getCode().value()), status.getDescription(), serverSide);
-    }
-
-    /** {@link #end(Span, Status, boolean)} with the pipeline's status code and message. */
+    /** Ends a span with the call's status; {@code serverSide} marks only server faults as errors. */
     public static void end(Span span, io.maas.router.domain.StatusCode code, String message, boolean serverSide) {
         if (!span.isRecording()) {
             span.end();

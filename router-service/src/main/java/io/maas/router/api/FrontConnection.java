@@ -7,6 +7,7 @@ import javax.net.ssl.SSLSession;
 
 import io.maas.router.adapters.GrpcTransport;
 import io.maas.router.adapters.GrpcWire;
+import io.maas.router.adapters.Http2Frames;
 import io.maas.router.domain.StatusCode;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
@@ -310,7 +311,7 @@ final class FrontConnection extends Http2ConnectionHandler {
         flush(ctx);
     }
 
-    private final Http2EventAdapter frames = new Http2EventAdapter() {
+    private final Http2Frames frames = new Http2Frames() {
         @Override
         public void onHeadersRead(ChannelHandlerContext ctx, int streamId, Http2Headers headers, int padding,
                 boolean endOfStream) {
@@ -328,11 +329,6 @@ final class FrontConnection extends Http2ConnectionHandler {
             }
         }
 
-        @Override
-        public void onHeadersRead(ChannelHandlerContext ctx, int streamId, Http2Headers headers, int streamDependency,
-                short weight, boolean exclusive, int padding, boolean endOfStream) {
-            onHeadersRead(ctx, streamId, headers, padding, endOfStream);
-        }
 
         @Override
         public int onDataRead(ChannelHandlerContext ctx, int streamId, ByteBuf data, int padding, boolean endOfStream) {
