@@ -27,7 +27,7 @@ RUN ls /deployments/lib/main/ | grep -q '^com.microsoft.onnxruntime.onnxruntime-
  && ! ls /deployments/lib/main/ | grep -q 'onnxruntime_gpu'
 
 ENV LANG=C.UTF-8 \
-    JAVA_OPTS="-XX:MaxRAMPercentage=25 -XX:MaxDirectMemorySize=64m -XX:+UseSerialGC -XX:TrimNativeHeapInterval=5000 -XX:+ExitOnOutOfMemoryError" \
+    JAVA_OPTS="-XX:MaxRAMPercentage=25 -XX:MaxDirectMemorySize=64m -XX:+UseSerialGC -XX:TrimNativeHeapInterval=5000 -XX:CompileThresholdScaling=0.1 -XX:+ExitOnOutOfMemoryError" \
     MALLOC_ARENA_MAX=2 \
     MAAS_GRPC_PORT=8001 \
     MAAS_HTTP_PORT=8000 \

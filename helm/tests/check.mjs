@@ -556,10 +556,10 @@ async function main() {
       }
     }
   });
-  check("inference (defaults): memory request 512Mi and limit 768Mi, from the measured RSS (docs/benchmarks.md, Memory)", () => {
+  check("inference (defaults): memory request 384Mi and limit 768Mi, from the measured RSS (docs/benchmarks.md, Memory)", () => {
     for (const d of R("defaults").inference()) {
       const res = container(d, "inference").resources;
-      eq([res.requests.memory, res.limits.memory], ["512Mi", "768Mi"], `${d.metadata.name} memory request, limit`);
+      eq([res.requests.memory, res.limits.memory], ["384Mi", "768Mi"], `${d.metadata.name} memory request, limit`);
     }
   });
   check("inference: mallocArenaMax null leaves glibc's default (no MALLOC_ARENA_MAX)", () => {
@@ -731,7 +731,7 @@ async function main() {
     const re = envOf(container(r.get("Deployment", "maas-router"), "router"));
     eq([re.MAAS_CANARY_MAX_ERROR_RATE_DELTA, re.MAAS_CANARY_MAX_P99_MS, re.MAAS_CANARY_WINDOW_SECONDS, re.MAAS_ENDPOINTS_NAMESPACE], ["0.02", "250", "30", "serving"], "router canary env");
     eq(container(d, "inference").resources.requests.cpu, "1", "canary inherits default resources");
-    eq(container(r.get("Deployment", "maas-minilm-stable"), "inference").resources, { limits: { memory: "768Mi" }, requests: { cpu: "2", memory: "512Mi" } }, "per-track resources merged over defaults");
+    eq(container(r.get("Deployment", "maas-minilm-stable"), "inference").resources, { limits: { memory: "768Mi" }, requests: { cpu: "2", memory: "384Mi" } }, "per-track resources merged over defaults");
   });
 
   // helm test hook
