@@ -20,7 +20,7 @@ COPY router-service/target/quarkus-app/app/ /deployments/app/
 COPY router-service/target/quarkus-app/quarkus/ /deployments/quarkus/
 
 ENV LANG=C.UTF-8 \
-    JAVA_OPTS="-XX:MaxRAMPercentage=75 -XX:+ExitOnOutOfMemoryError" \
+    JAVA_OPTS="-XX:MaxRAMPercentage=75 -XX:+UseSerialGC -XX:+ExitOnOutOfMemoryError" \
     MAAS_GRPC_PORT=8001 \
     MAAS_HTTP_PORT=8000
 
