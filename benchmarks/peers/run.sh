@@ -80,11 +80,6 @@ trap cleanup EXIT
 
 # Our JVMs run as the chart runs them: its javaOpts (and the inference pods' malloc arenas), with
 # -XX:MaxRAM standing for the container memory limit (768Mi for inference, 1Gi for the router).
-values="$repo/helm/maas/values.yaml"
-chart_value() { # SECTION KEY -> the top-level section's value of KEY, quotes removed
-  awk -v s="$1:" -v k="$2:" '$0 == s {in_s = 1; next} /^[^ #]/ {in_s = 0}
-    in_s && $1 == k {sub(/^[^:]*: */, ""); gsub(/"/, ""); print; exit}' "$values"
-}
 pod_java_opts="-XX:MaxRAM=768m $(chart_value inference javaOpts)"
 router_java_opts="-XX:MaxRAM=1g $(chart_value router javaOpts)"
 pod_malloc_arenas="$(chart_value inference mallocArenaMax)"

@@ -1,4 +1,4 @@
-# Sourced by run.sh: private venvs for the peers and the load generator, one per pinned version set,
+# Sourced by run.sh and large_requests.sh: private venvs for the peers and the load generator, one per pinned version set,
 # under $CACHE/venvs/<key>. A venv counts as installed only once its .complete marker exists, so an
 # interrupted install is redone instead of half-used.
 
@@ -67,4 +67,10 @@ perf_analyzer_env() { # VENV -> sets PERF_ANALYZER and PERF_LD_PATH
   missing="$(LD_LIBRARY_PATH="$PERF_LD_PATH" ldd "$PERF_ANALYZER" | grep 'not found' | tr -s ' \t\n' ' ' || true)"
   [[ -z "$missing" ]] || die "perf_analyzer still misses libraries:$missing"
   return 0
+}
+
+# The chart's settings, so our JVMs run as the chart runs them.
+chart_value() { # SECTION KEY -> the top-level section's value of KEY in helm/maas/values.yaml, quotes removed
+  awk -v s="$1:" -v k="$2:" '$0 == s {in_s = 1; next} /^[^ #]/ {in_s = 0}
+    in_s && $1 == k {sub(/^[^:]*: */, ""); gsub(/"/, ""); print; exit}' "$repo/helm/maas/values.yaml"
 }

@@ -207,9 +207,9 @@ class InferenceGrpcTest extends GrpcTestSupport {
 
     @Test
     void oversizedMessageIsRefusedWithResourceExhausted() {
-        // 80 MiB of raw bytes: above the 64 MiB default limit.
+        // 20 MiB of raw bytes: above the 16 MiB default limit, refused as its length prefix arrives.
         ModelInferRequest huge = TestModels.simple("1", 1, 0).toBuilder()
-                .setRawInputContents(0, ByteString.copyFrom(new byte[80 << 20])).build();
+                .setRawInputContents(0, ByteString.copyFrom(new byte[20 << 20])).build();
         assertStatus(Status.Code.RESOURCE_EXHAUSTED, () -> stub().modelInfer(huge));
         // The server is unharmed.
         assertEquals(1f, toFloats(stub().modelInfer(TestModels.simple("1", 1, 0)).getRawOutputContents(0))[0]);

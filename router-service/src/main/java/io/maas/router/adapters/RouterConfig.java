@@ -257,7 +257,7 @@ public interface RouterConfig {
         long defaultTimeoutMs();
 
         /** Largest message forwarded in either direction (MAAS_BALANCER_MAX_MESSAGE_BYTES). */
-        @WithDefault("67108864")
+        @WithDefault("16777216")
         int maxMessageBytes();
 
         /** On shutdown, how long in-flight calls may take to finish. */
