@@ -10,11 +10,7 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-repo="$(cd "$here/../.." && pwd)"
-CACHE="${MAAS_BENCH_CACHE:-$HOME/.cache/maas-bench}"
-PYTHON="${PYTHON:-python3}"
-say() { printf 'large-requests: %s\n' "$*" >&2; }
-die() { printf 'large-requests: %s\n' "$*" >&2; exit 1; }
+bench_name=large-requests
 source "$here/venvs.sh"
 
 mb="${1:-60}" n="${2:-1}"

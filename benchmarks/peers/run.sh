@@ -14,12 +14,8 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-repo="$(cd "$here/../.." && pwd)"
-CACHE="${MAAS_BENCH_CACHE:-$HOME/.cache/maas-bench}"
-PYTHON="${PYTHON:-python3}"
-
-say() { printf 'peers: %s\n' "$*" >&2; }
-die() { printf 'peers: %s\n' "$*" >&2; exit 1; }
+bench_name=peers
+source "$here/venvs.sh"
 
 for arg in "$@"; do
   if [[ "$arg" == -h || "$arg" == --help ]]; then exec "$PYTHON" "$here/bench.py" --help; fi
@@ -27,7 +23,6 @@ done
 
 command -v "$PYTHON" >/dev/null || die "$PYTHON not found (set PYTHON)"
 command -v java >/dev/null || die "java not found"
-source "$here/venvs.sh"
 
 # Our services and the models, built (package only, nothing installed into ~/.m2) when missing.
 inference_jar="$repo/inference-service/target/quarkus-app/quarkus-run.jar"

@@ -1,6 +1,13 @@
-# Sourced by run.sh and large_requests.sh: private venvs for the peers and the load generator, one per pinned version set,
+# Sourced by run.sh and large_requests.sh (after setting here and bench_name): their common settings and
+# messages, the chart's values, and private venvs for the peers and the load generator, one per pinned version set,
 # under $CACHE/venvs/<key>. A venv counts as installed only once its .complete marker exists, so an
 # interrupted install is redone instead of half-used.
+
+repo="$(cd "$here/../.." && pwd)"
+CACHE="${MAAS_BENCH_CACHE:-$HOME/.cache/maas-bench}"
+PYTHON="${PYTHON:-python3}"
+say() { printf '%s: %s\n' "$bench_name" "$*" >&2; }
+die() { printf '%s: %s\n' "$bench_name" "$*" >&2; exit 1; }
 
 KSERVE_VERSION="${KSERVE_VERSION:-0.21.0}"
 MLSERVER_VERSION="${MLSERVER_VERSION:-1.7.1}"
