@@ -28,7 +28,9 @@ cp -r "$repo/models/target/repository/simple" "$work/repo/"
 free_port() { "$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 grpc="$(free_port)" http="$(free_port)"
 java_opts="-XX:MaxRAM=${POD_MAX_RAM:-768m} $(chart_value inference javaOpts)"
-[[ -n "${POD_DIRECT:-}" ]] && java_opts="${java_opts/-XX:MaxDirectMemorySize=64m/-XX:MaxDirectMemorySize=$POD_DIRECT}"
+if [[ -n "${POD_DIRECT:-}" ]]; then
+  java_opts="$(sed -E "s/-XX:MaxDirectMemorySize=[^ ]+/-XX:MaxDirectMemorySize=$POD_DIRECT/" <<<"$java_opts")"
+fi
 say "pod: $java_opts, MAAS_MAX_MESSAGE_BYTES=${MAAS_MAX_MESSAGE_BYTES:-default}"
 # shellcheck disable=SC2086
 MAAS_GRPC_PORT="$grpc" MAAS_HTTP_PORT="$http" ORT_DISABLE_TELEMETRY=1 TMPDIR="$work/tmp" \
