@@ -500,6 +500,28 @@ def report(a, results, rss, started, load_start, load_end, skipped):
         parts = [f"{MODEL_LABELS[m]} {ratio('pod', 'inprocess', m, 1)}" for m in a.models]
         w(f"- {LABELS['pod']} at c1 vs {LABELS['inprocess']}: " + "; ".join(parts))
     w("")
+
+    # On a shared machine the pace moves between rounds for every server alike; a ratio of two cells
+    # measured minutes apart in the same round shows less of that than a ratio of medians taken from
+    # different rounds. Both are printed; neither replaces the other.
+    def paired(num, den, m, c):
+        by_round = {r["round"]: r["throughput"] for r in results.get((den, m, 1 if den == "inprocess" else c), [])}
+        rs = [r["throughput"] / by_round[r["round"]] for r in results.get((num, m, c), [])
+              if by_round.get(r["round"])]
+        if not rs:
+            return "-"
+        return f"{median(rs):.2f}x ({' / '.join(f'{x:.2f}' for x in rs)})"
+
+    if a.rounds > 1:
+        w("Ratios per round (same round's cells; median, then each round):")
+        w("")
+        for num, den in pairs:
+            parts = [f"{MODEL_LABELS[m]} " + " / ".join(paired(num, den, m, c) for c in cs) for m in a.models]
+            w(f"- {LABELS[num]} vs {LABELS[den]} (c{' / c'.join(map(str, cs))}): " + "; ".join(parts))
+        if "pod" in rows and 1 in cs and not a.no_inprocess:
+            parts = [f"{MODEL_LABELS[m]} {paired('pod', 'inprocess', m, 1)}" for m in a.models]
+            w(f"- {LABELS['pod']} at c1 vs {LABELS['inprocess']}: " + "; ".join(parts))
+        w("")
     w("Server CPU time per call (user + system of the server's processes over the cell, median, us); for the "
       "router and nginx rows only the proxy's own processes, the pod's CPU is not included:")
     w("")
@@ -606,6 +628,7 @@ def main(argv):
                 window = a.window_ms_simple if m == "simple" else a.window_ms_minilm
                 r = inprocess(a, m) if not a.no_inprocess else {"skipped": True}
                 if "skipped" not in r:
+                    r["round"] = rnd
                     key = ("errors", "inprocess", m, 1) if "error" in r else ("inprocess", m, 1)
                     results.setdefault(key, []).append(r.get("error", r) if "error" in r else r)
                 for c in a.concurrency:
@@ -615,6 +638,7 @@ def main(argv):
                         cpu0, t0 = cpu_seconds(pids[s]), time.time()
                         warm0 = cpu_seconds(pids[s], jit=False)
                         r = perf(a, s, m, c, window, os.path.join(a.workdir, f"r{rnd}-{s}-{m}-c{c}.csv"))
+                        r["round"] = rnd
                         if "error" not in r and r["throughput"] > 0:
                             # The whole perf_analyzer run (its start included) over the calls it averaged.
                             calls = (time.time() - t0) * r["throughput"]
