@@ -493,13 +493,18 @@ def report(a, results, rss, started, load_start, load_end, skipped):
     pairs = [("pod", p) for p in ("kserve", "mlserver") if p in rows and "pod" in rows]
     if "router" in rows and "nginx" in rows:
         pairs.append(("router", "nginx"))
-    for num, den in pairs:
-        parts = [f"{MODEL_LABELS[m]} " + " / ".join(ratio(num, den, m, c) for c in cs) for m in a.models]
-        w(f"- {LABELS[num]} vs {LABELS[den]} (c{' / c'.join(map(str, cs))}): " + "; ".join(parts))
-    if "pod" in rows and 1 in cs and not a.no_inprocess:
-        parts = [f"{MODEL_LABELS[m]} {ratio('pod', 'inprocess', m, 1)}" for m in a.models]
-        w(f"- {LABELS['pod']} at c1 vs {LABELS['inprocess']}: " + "; ".join(parts))
-    w("")
+
+    def ratio_lines(of):
+        """One line per compared pair, then the pod at c1 against in-process; of(num, den, m, c) -> text."""
+        for num, den in pairs:
+            parts = [f"{MODEL_LABELS[m]} " + " / ".join(of(num, den, m, c) for c in cs) for m in a.models]
+            w(f"- {LABELS[num]} vs {LABELS[den]} (c{' / c'.join(map(str, cs))}): " + "; ".join(parts))
+        if "pod" in rows and 1 in cs and not a.no_inprocess:
+            parts = [f"{MODEL_LABELS[m]} {of('pod', 'inprocess', m, 1)}" for m in a.models]
+            w(f"- {LABELS['pod']} at c1 vs {LABELS['inprocess']}: " + "; ".join(parts))
+        w("")
+
+    ratio_lines(ratio)
 
     # On a shared machine the pace moves between rounds for every server alike; a ratio of two cells
     # measured minutes apart in the same round shows less of that than a ratio of medians taken from
@@ -515,13 +520,7 @@ def report(a, results, rss, started, load_start, load_end, skipped):
     if a.rounds > 1:
         w("Ratios per round (same round's cells; median, then each round):")
         w("")
-        for num, den in pairs:
-            parts = [f"{MODEL_LABELS[m]} " + " / ".join(paired(num, den, m, c) for c in cs) for m in a.models]
-            w(f"- {LABELS[num]} vs {LABELS[den]} (c{' / c'.join(map(str, cs))}): " + "; ".join(parts))
-        if "pod" in rows and 1 in cs and not a.no_inprocess:
-            parts = [f"{MODEL_LABELS[m]} {paired('pod', 'inprocess', m, 1)}" for m in a.models]
-            w(f"- {LABELS['pod']} at c1 vs {LABELS['inprocess']}: " + "; ".join(parts))
-        w("")
+        ratio_lines(paired)
     w("Server CPU time per call (user + system of the server's processes over the cell, median, us); for the "
       "router and nginx rows only the proxy's own processes, the pod's CPU is not included:")
     w("")
