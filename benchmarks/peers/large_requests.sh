@@ -2,11 +2,13 @@
 # Large requests against one inference pod run as the chart runs it: N requests of M MiB at once (one
 # FP32 input to the tiny model, which refuses the shape once the message is read) while a loop of
 # small valid calls shares their gRPC channel. Prints each large request's status and how many small
-# calls failed: a large request must fail alone (RESOURCE_EXHAUSTED over MAAS_MAX_MESSAGE_BYTES), never
-# the connection. Figures in docs/benchmarks.md, "Large requests". Bounded: N requests, then stops.
+# calls failed: a large request must fail alone (RESOURCE_EXHAUSTED over MAAS_MAX_MESSAGE_BYTES or over the
+# pod's MAAS_MAX_REQUEST_BYTES_IN_FLIGHT), never the connection. Figures in docs/benchmarks.md, "Large
+# requests". Bounded: N requests, then stops.
 #
 #   benchmarks/peers/large_requests.sh [MIB [N]]      # default: 60 MiB, 1 request
-#   MAAS_MAX_MESSAGE_BYTES=... POD_MAX_RAM=768m POD_DIRECT=64m benchmarks/peers/large_requests.sh 15 3
+#   MAAS_MAX_MESSAGE_BYTES=... MAAS_MAX_REQUEST_BYTES_IN_FLIGHT=... POD_MAX_RAM=768m POD_DIRECT=64m \
+#     benchmarks/peers/large_requests.sh 15 3
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

@@ -1,0 +1,60 @@
+package io.maas.inference.api;
+
+import jakarta.annotation.PostConstruct;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+
+import io.grpc.Metadata;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.maas.inference.adapters.grpc.RequestBudgetGuard;
+import io.maas.inference.domain.RequestBudget;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.grpc.GlobalInterceptor;
+import io.quarkus.grpc.api.ServerBuilderCustomizer;
+import io.quarkus.grpc.runtime.config.GrpcServerConfiguration;
+import io.vertx.grpc.VertxServerBuilder;
+
+/**
+ * Puts the pod's gRPC server under its request byte budget ({@code MAAS_MAX_REQUEST_BYTES_IN_FLIGHT}):
+ * the guard's stream tracer on the server, its interceptor on every call (see {@link RequestBudgetGuard}).
+ */
+@ApplicationScoped
+@GlobalInterceptor
+public class RequestBudgetInterceptor implements ServerInterceptor, ServerBuilderCustomizer<VertxServerBuilder> {
+
+    @ConfigProperty(name = "maas.max-request-bytes-in-flight")
+    long limit;
+    @Inject
+    MeterRegistry registry;
+
+    private RequestBudgetGuard guard;
+
+    @PostConstruct
+    void init() {
+        RequestBudget budget = new RequestBudget(limit);
+        Gauge.builder("maas.inference.requests.held", budget, RequestBudget::held)
+                .description("Bytes of requests being read, queued or run, beyond each request's first 64 KiB")
+                .baseUnit("bytes").register(registry);
+        Counter overBudget = Counter.builder("maas.inference.requests.over.budget")
+                .description("Calls refused with RESOURCE_EXHAUSTED because their bytes would pass "
+                        + "MAAS_MAX_REQUEST_BYTES_IN_FLIGHT").register(registry);
+        guard = new RequestBudgetGuard(budget, overBudget::increment);
+    }
+
+    @Override
+    public void customize(GrpcServerConfiguration config, VertxServerBuilder builder) {
+        builder.addStreamTracerFactory(guard);
+    }
+
+    @Override
+    public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
+                                                       ServerCallHandler<Q, R> next) {
+        return guard.interceptCall(call, headers, next);
+    }
+}

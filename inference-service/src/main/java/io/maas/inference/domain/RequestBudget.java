@@ -1,0 +1,126 @@
+package io.maas.inference.domain;
+
+import java.util.concurrent.ConcurrentSkipListSet;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The request bytes a pod holds at once, from the first byte read until the call is answered:
+ * the bytes of requests being read (direct memory, capped by the JVM) and of those queued or running
+ * (heap). Without it a few large requests read at once exhaust direct memory and the transport drops
+ * the whole connection, other callers' calls on it included.
+ * <p>
+ * A request's first {@link #FREE_BYTES} are not counted: small calls, which are almost all calls, never
+ * touch the shared counter and are never refused by it. Beyond them a request takes its bytes as they
+ * arrive. When they do not fit, the request is refused, unless it is the oldest of those still being
+ * read and the others hold less than the limit: that one may go on over it, so large requests arriving
+ * together cannot all refuse each other part-way with none finishing. The pod holds at most the limit
+ * plus one message.
+ */
+public final class RequestBudget {
+    /** Bytes of each request left out of the count. */
+    public static final long FREE_BYTES = 64 * 1024;
+
+    private final long limit;
+    private final AtomicLong held = new AtomicLong();
+    private final AtomicLong arrivals = new AtomicLong();
+    /** Arrival numbers of the counted requests still being read; the first is the oldest. */
+    private final ConcurrentSkipListSet<Long> reading = new ConcurrentSkipListSet<>();
+
+    public RequestBudget(long limit) {
+        if (limit < 1) {
+            throw new IllegalArgumentException("the request byte budget must be positive, got " + limit);
+        }
+        this.limit = limit;
+    }
+
+    private boolean tryTake(long bytes) {
+        while (true) {
+            long now = held.get();
+            if (now + bytes > limit) {
+                return false;
+            }
+            if (held.compareAndSet(now, now + bytes)) {
+                return true;
+            }
+        }
+    }
+
+    public long held() {
+        return held.get();
+    }
+
+    public long limit() {
+        return limit;
+    }
+
+    public Request request() {
+        return new Request();
+    }
+
+    /** Counts one request's bytes as they arrive. Not thread-safe: one per request, fed by one thread at a time. */
+    public final class Request {
+        private long seen;
+        private long taken;
+        private long arrival = -1;
+        private boolean refused;
+        private boolean ended;
+
+        /**
+         * Notes {@code bytes} more of this request; false when they would take the pod over its limit,
+         * and from then on (the caller refuses the request).
+         */
+        public boolean arrived(long bytes) {
+            if (refused || ended) {
+                return !refused;
+            }
+            long counted = Math.max(0, seen + bytes - FREE_BYTES) - Math.max(0, seen - FREE_BYTES);
+            seen += bytes;
+            if (counted == 0) {
+                return true;
+            }
+            if (arrival < 0) {
+                arrival = arrivals.incrementAndGet();
+                reading.add(arrival);
+            }
+            if (!tryTake(counted)) {
+                // the oldest still being read goes on while the others hold less than the limit: the
+                // pod then holds at most the limit plus one message
+                if (reading.first() != arrival || held.get() - taken >= limit) {
+                    refused = true;
+                    reading.remove(arrival);
+                    return false;
+                }
+                held.addAndGet(counted);
+            }
+            taken += counted;
+            return true;
+        }
+
+        /** The request's message has been read whole: it no longer has a claim to go over the limit. */
+        public void read() {
+            if (arrival >= 0) {
+                reading.remove(arrival);
+            }
+        }
+
+        /** The request is over (answered, refused or cancelled): its bytes go back. */
+        public void ended() {
+            if (!ended) {
+                ended = true;
+                read();
+                held.addAndGet(-taken);
+                taken = 0;
+            }
+        }
+
+        /** Bytes of this request seen so far. */
+        public long seen() {
+            return seen;
+        }
+
+        /** Bytes of this request counted against the limit now. */
+        public long taken() {
+            return taken;
+        }
+    }
+}

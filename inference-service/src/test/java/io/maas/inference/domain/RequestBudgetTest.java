@@ -1,0 +1,65 @@
+package io.maas.inference.domain;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+class RequestBudgetTest {
+    private static final long FREE = RequestBudget.FREE_BYTES;
+
+    @Test
+    void smallRequestsAreNeverCountedNorRefused() {
+        RequestBudget budget = new RequestBudget(1);
+        RequestBudget.Request big = budget.request();
+        assertTrue(big.arrived(FREE + 1));
+        for (int i = 0; i < 1000; i++) {
+            RequestBudget.Request small = budget.request();
+            assertTrue(small.arrived(FREE));
+            small.ended();
+        }
+        assertEquals(1, budget.held());
+    }
+
+    @Test
+    void aRequestThatWouldPassTheLimitIsRefusedUnlessItIsTheOldestBeingRead() {
+        RequestBudget budget = new RequestBudget(100);
+        RequestBudget.Request first = budget.request();
+        RequestBudget.Request second = budget.request();
+        assertTrue(first.arrived(FREE + 60));
+        assertTrue(second.arrived(FREE + 30));
+        // the second would pass 100 and the first is older: the second is refused, and stays so
+        assertFalse(second.arrived(20));
+        assertFalse(second.arrived(1));
+        // the first, oldest of those being read, goes on over the limit
+        assertTrue(first.arrived(50));
+        assertEquals(140, budget.held());
+        first.read();
+        second.ended();
+        assertEquals(110, budget.held());
+        // a new request finds the others holding the limit or more: refused even alone
+        RequestBudget.Request third = budget.request();
+        assertFalse(third.arrived(FREE + 1));
+        first.ended();
+        third.ended();
+        assertEquals(0, budget.held());
+    }
+
+    @Test
+    void aRequestReadAloneMayGoOverOnlyWhileTheOthersHoldLessThanTheLimit() {
+        RequestBudget budget = new RequestBudget(100);
+        RequestBudget.Request queued = budget.request();
+        assertTrue(queued.arrived(FREE + 90));
+        queued.read();
+        RequestBudget.Request next = budget.request();
+        assertTrue(next.arrived(FREE + 50), "read alone while the others hold 90 < 100");
+        next.read();
+        RequestBudget.Request last = budget.request();
+        assertFalse(last.arrived(FREE + 1), "the others hold 140");
+        last.ended();
+        queued.ended();
+        next.ended();
+        assertEquals(0, budget.held());
+    }
+}
