@@ -27,13 +27,17 @@ import org.junit.jupiter.api.TestMethodOrder;
 
 import com.google.protobuf.ByteString;
 
+import io.grpc.CallOptions;
+import io.grpc.ClientCall;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.MetadataUtils;
+import io.maas.auth.RequestBudget;
 import io.maas.proto.inference.GRPCInferenceServiceGrpc;
 import io.maas.proto.inference.ModelInferRequest;
+import io.maas.proto.inference.ModelInferResponse;
 import io.maas.proto.inference.ModelInferRequest.InferInputTensor;
 import io.maas.proto.registry.CreateModelRequest;
 import io.maas.proto.registry.RegisterVersionRequest;
@@ -41,6 +45,7 @@ import io.maas.proto.registry.SetRoutingRequest;
 import io.maas.proto.registry.TensorSpec;
 import io.maas.router.api.DataPlaneServer;
 import io.maas.router.domain.RoutingTable;
+import io.maas.testsupport.Await;
 import io.maas.testsupport.FreePorts;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -118,6 +123,7 @@ class FaultIsolationTest {
                     "maas.endpoints.source", "static",
                     "maas.static-endpoints", endpoints.toString(),
                     "maas.balancer.max-message-bytes", "" + MAX_MESSAGE,
+                    "maas.balancer.max-request-bytes-in-flight", "" + 2 * MAX_MESSAGE,
                     // a strict guard: any caller error counted as the canary's would abort it
                     "maas.canary.window-seconds", "10",
                     "maas.canary.min-requests", "20",
@@ -265,6 +271,55 @@ class FaultIsolationTest {
                         good.toBuilder().setRawInputContents(0, ByteString.copyFrom(new byte[10])).build()),
                 new Mistake("no model name", simple("", "", 16)),
                 new Mistake("oversized message", simple("simple", "1", MAX_MESSAGE / 8 + 1024)));
+    }
+
+    @Test
+    @Order(0)
+    void largeRequestsOverTheRoutersBudgetAreRefusedAloneWhileTheyAreRead() throws Exception {
+        ManagedChannel router = Cluster.channel(dataPlane.port());
+        double refusedBefore = counter("maas.router.requests.over.budget");
+        // just under the message limit, one float short of the shape the tiny model takes: read whole, then refused by it
+        ModelInferRequest large = simple("simple", "1", MAX_MESSAGE / 8 - 1024);
+        List<ClientCall<ModelInferRequest, ModelInferResponse>> held = new ArrayList<>();
+        try {
+            // two calls whose messages are sent but which never half-close: the router holds their bodies (~8 MiB)
+            for (int i = 0; i < 2; i++) {
+                ClientCall<ModelInferRequest, ModelInferResponse> call = router.newCall(
+                        GRPCInferenceServiceGrpc.getModelInferMethod(), CallOptions.DEFAULT.withDeadlineAfter(60, TimeUnit.SECONDS));
+                call.start(new ClientCall.Listener<>() {
+                }, new Metadata());
+                call.request(1);
+                call.sendMessage(large);
+                held.add(call);
+                double atLeast = (i + 1) * 0.9 * large.getSerializedSize() - 2 * RequestBudget.FREE_BYTES;
+                Await.until("the router holds large request " + i, () -> heldBytes() >= atLeast);
+            }
+            // a third would pass 2 x 4 MiB: refused, saying why, before any pod sees it
+            StatusRuntimeException e = org.junit.jupiter.api.Assertions.assertThrows(StatusRuntimeException.class,
+                    () -> stub(router, Map.of()).modelInfer(large));
+            assertEquals(Status.Code.RESOURCE_EXHAUSTED, e.getStatus().getCode(), e.getStatus().toString());
+            assertTrue(e.getStatus().getDescription().contains("the router holds")
+                    && e.getStatus().getDescription().contains("MAAS_MAX_REQUEST_BYTES_IN_FLIGHT"), e.getStatus().toString());
+            assertEquals(refusedBefore + 1, counter("maas.router.requests.over.budget"));
+            // small calls on the same connection go on
+            for (int i = 0; i < 20; i++) {
+                assertEquals("simple", stub(router, Map.of()).modelInfer(simple("simple", "1", 16)).getModelName());
+            }
+        } finally {
+            held.forEach(call -> call.cancel("done", null));
+        }
+        try {
+            Await.until("the held bytes come back", () -> heldBytes() == 0);
+            // read whole again: the pod refuses its shape, the caller's mistake
+            assertEquals(Status.Code.INVALID_ARGUMENT, answer(router, large).getCode());
+        } finally {
+            router.shutdownNow();
+        }
+        assertEquals(0, counter("maas.router.ejections"), "large requests ejected a pod");
+    }
+
+    double heldBytes() {
+        return meters.find("maas.router.requests.held").gauge().value();
     }
 
     @Test

@@ -11,7 +11,7 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.maas.inference.adapters.grpc.RequestBudgetGuard;
-import io.maas.inference.domain.RequestBudget;
+import io.maas.auth.RequestBudget;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;

@@ -260,6 +260,13 @@ public interface RouterConfig {
         @WithDefault("16777216")
         int maxMessageBytes();
 
+        /**
+         * Request bytes the router holds at once, beyond each request's first 64 KiB: a call that would
+         * pass it is refused with RESOURCE_EXHAUSTED while it is read (MAAS_MAX_REQUEST_BYTES_IN_FLIGHT).
+         */
+        @WithDefault("268435456")
+        long maxRequestBytesInFlight();
+
         /** On shutdown, how long in-flight calls may take to finish. */
         @WithDefault("20")
         int drainSeconds();

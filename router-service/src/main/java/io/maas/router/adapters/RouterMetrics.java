@@ -3,6 +3,7 @@ package io.maas.router.adapters;
 import io.maas.auth.AuthException;
 import io.maas.auth.FrontDoor;
 import io.maas.auth.Operation;
+import io.maas.auth.RequestBudget;
 
 import io.maas.router.domain.CanaryEvents;
 import io.maas.router.domain.ForwardingEvents;
@@ -20,6 +21,7 @@ import jakarta.inject.Inject;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 
@@ -51,6 +53,25 @@ public class RouterMetrics implements CanaryEvents, ForwardingEvents, FrontDoor.
     private final Map<Labels, Timer> shadowLatency = new ConcurrentHashMap<>();
     private final Map<Labels, Counter> tenantCalls = new ConcurrentHashMap<>();
     private final Map<Labels, Counter> refusals = new ConcurrentHashMap<>();
+
+    private Counter overBudget;
+
+    /**
+     * maas_router_requests_held_bytes: request bytes held against MAAS_MAX_REQUEST_BYTES_IN_FLIGHT;
+     * maas_router_requests_over_budget_total counts the calls it refused. Returns {@code budget}.
+     */
+    public RequestBudget requestBudget(RequestBudget budget) {
+        Gauge.builder("maas.router.requests.held", budget, RequestBudget::held).baseUnit("bytes")
+                .description("Request bytes the router holds, beyond each request's first 64 KiB").register(registry);
+        overBudget = Counter.builder("maas.router.requests.over.budget")
+                .description("Calls refused with RESOURCE_EXHAUSTED because their bytes would pass "
+                        + "MAAS_MAX_REQUEST_BYTES_IN_FLIGHT").register(registry);
+        return budget;
+    }
+
+    public void overBudget() {
+        overBudget.increment();
+    }
 
     /** maas_router_tenant_requests_total{tenant,model,code}: a tenant's forwarded calls. */
     @Override

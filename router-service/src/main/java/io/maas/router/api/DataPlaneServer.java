@@ -22,12 +22,14 @@ import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.maas.auth.Caller;
 import io.maas.auth.Operation;
 import io.maas.auth.Presented;
+import io.maas.auth.RequestBudget;
 import io.maas.proto.inference.GRPCInferenceServiceGrpc;
 import io.maas.router.adapters.CallerHeaders;
 import io.maas.router.adapters.Credentials;
 import io.maas.router.adapters.GrpcStatuses;
 import io.maas.router.adapters.GrpcTransport;
 import io.maas.router.adapters.RouterConfig;
+import io.maas.router.adapters.RouterMetrics;
 import io.maas.router.adapters.RouterTls;
 import io.maas.router.adapters.Tracing;
 import io.maas.router.domain.CallKind;
@@ -91,10 +93,14 @@ public class DataPlaneServer {
     private Server local;
     private ManagedChannel localChannel;
     private Channel channel;
+    @Inject
+    RouterMetrics metrics;
     private int maxMessageBytes;
+    private RequestBudget requestBudget;
 
     void start() {
         maxMessageBytes = config.balancer().maxMessageBytes();
+        requestBudget = metrics.requestBudget(new RequestBudget(config.balancer().maxRequestBytesInFlight()));
         // the beans themselves, not their CDI client proxies: every call uses them on the event loop
         forwarding = ClientProxy.unwrap(forwarding);
         mirror = ClientProxy.unwrap(mirror);
@@ -147,6 +153,15 @@ public class DataPlaneServer {
 
     int maxMessageBytes() {
         return maxMessageBytes;
+    }
+
+    /** Request bytes held by every caller's calls (see {@link FrontConnection.Call#data}). */
+    RequestBudget requestBudget() {
+        return requestBudget;
+    }
+
+    void overBudget() {
+        metrics.overBudget();
     }
 
     /** The {@link FrontConnection.Call} for a new stream, by its path; null after refusing it. */

@@ -5,6 +5,7 @@ import java.util.List;
 
 import javax.net.ssl.SSLSession;
 
+import io.maas.auth.RequestBudget;
 import io.maas.router.adapters.GrpcTransport;
 import io.maas.router.adapters.GrpcWire;
 import io.maas.router.adapters.Http2Frames;
@@ -39,6 +40,8 @@ final class FrontConnection extends Http2ConnectionHandler {
         final int id;
         final Http2Headers headers;
         private ByteBuf body;
+        /** The body's count against the router's request budget, once it passes the free bytes. */
+        private RequestBudget.Request budget;
         private boolean refused;
         boolean answered;
 
@@ -61,11 +64,38 @@ final class FrontConnection extends Http2ConnectionHandler {
                             + conn.server.maxMessageBytes() + ": at least " + size + " bytes", null);
                     return;
                 }
+                if (held + data.readableBytes() > RequestBudget.FREE_BYTES && !takeBudget(held, data.readableBytes())) {
+                    return;
+                }
                 body = GrpcWire.append(body, data);
             }
             if (endStream && !refused) {
+                if (budget != null) {
+                    budget.read();
+                }
                 end();
             }
+        }
+
+        /**
+         * Counts a large request's bytes against the router's budget; false after answering
+         * RESOURCE_EXHAUSTED when they would pass it (its bytes are released and go back at once).
+         */
+        private boolean takeBudget(int held, int arriving) {
+            if (budget == null) {
+                budget = conn.server.requestBudget().request();
+                budget.arrived(held); // within the free bytes: counted as seen, never refused
+            }
+            if (budget.arrived(arriving)) {
+                return true;
+            }
+            refused = true;
+            release();
+            String why = budget.refusal("the router");
+            budget.ended();
+            conn.server.overBudget();
+            answer(StatusCode.RESOURCE_EXHAUSTED, why, null);
+            return false;
         }
 
         /** The request is complete. */
@@ -77,6 +107,9 @@ final class FrontConnection extends Http2ConnectionHandler {
         /** The stream is gone: whatever is still held is released. */
         void closed() {
             release();
+            if (budget != null) {
+                budget.ended();
+            }
             if (!answered) {
                 cancelled();
             }

@@ -7,7 +7,7 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerStreamTracer;
 import io.grpc.Status;
-import io.maas.inference.domain.RequestBudget;
+import io.maas.auth.RequestBudget;
 
 /**
  * Holds gRPC calls to the pod's {@link RequestBudget}. grpc-java gathers a whole message before any
@@ -87,11 +87,7 @@ public final class RequestBudgetGuard extends ServerStreamTracer.Factory {
             ServerCall<?, ?> c = call;
             if (c != null) {
                 refused.run();
-                c.close(Status.RESOURCE_EXHAUSTED.withDescription("this request (" + mib(request.seen())
-                        + " read so far) and the " + mib(Math.max(0, budget.held() - request.taken()))
-                        + " of other requests the pod holds would pass its limit of " + mib(budget.limit())
-                        + " (MAAS_MAX_REQUEST_BYTES_IN_FLIGHT); retry with backoff, or send smaller requests"),
-                        new Metadata());
+                c.close(Status.RESOURCE_EXHAUSTED.withDescription(request.refusal("the pod")), new Metadata());
             }
         }
 
@@ -104,9 +100,5 @@ public final class RequestBudgetGuard extends ServerStreamTracer.Factory {
         public void streamClosed(Status status) {
             request.ended();
         }
-    }
-
-    private static String mib(long bytes) {
-        return String.format(java.util.Locale.ROOT, "%.1f MiB", bytes / 1048576.0);
     }
 }

@@ -1,20 +1,21 @@
-package io.maas.inference.domain;
+package io.maas.auth;
 
 import java.util.concurrent.ConcurrentSkipListSet;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The request bytes a pod holds at once, from the first byte read until the call is answered:
- * the bytes of requests being read (direct memory, capped by the JVM) and of those queued or running
- * (heap). Without it a few large requests read at once exhaust direct memory and the transport drops
- * the whole connection, other callers' calls on it included.
+ * The request bytes a process holds at once (an inference pod; the router, for the bodies it reads and
+ * forwards), from a request's first byte read until its call is answered. In a pod that is direct memory
+ * while a request is read (capped by the JVM) and heap while it is queued or run: without a budget a few
+ * large requests read at once exhaust direct memory, and the transport drops the whole connection, other
+ * callers' calls on it included.
  * <p>
  * A request's first {@link #FREE_BYTES} are not counted: small calls, which are almost all calls, never
  * touch the shared counter and are never refused by it. Beyond them a request takes its bytes as they
  * arrive. When they do not fit, the request is refused, unless it is the oldest of those still being
  * read and the others hold less than the limit: that one may go on over it, so large requests arriving
- * together cannot all refuse each other part-way with none finishing. The pod holds at most the limit
- * plus one message.
+ * together cannot all refuse each other part-way with none finishing. The process holds at most the
+ * limit plus one message.
  */
 public final class RequestBudget {
     /** Bytes of each request left out of the count. */
@@ -55,6 +56,10 @@ public final class RequestBudget {
 
     public Request request() {
         return new Request();
+    }
+
+    private static String mib(long bytes) {
+        return String.format(java.util.Locale.ROOT, "%.1f MiB", bytes / 1048576.0);
     }
 
     /** Counts one request's bytes as they arrive. Not thread-safe: one per request, fed by one thread at a time. */
@@ -111,6 +116,16 @@ public final class RequestBudget {
                 held.addAndGet(-taken);
                 taken = 0;
             }
+        }
+
+        /**
+         * Why this request was refused, for its caller: what it and the others took, the limit, what to do.
+         * {@code holder} names the process ("the pod", "the router").
+         */
+        public String refusal(String holder) {
+            return "this request (" + mib(seen) + " read so far) and the " + mib(Math.max(0, held() - taken))
+                    + " of other requests " + holder + " holds would pass its limit of " + mib(limit)
+                    + " (MAAS_MAX_REQUEST_BYTES_IN_FLIGHT); retry with backoff, or send smaller requests";
         }
 
         /** Bytes of this request seen so far. */

@@ -1,4 +1,4 @@
-package io.maas.inference.domain;
+package io.maas.auth;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
