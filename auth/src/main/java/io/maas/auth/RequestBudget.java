@@ -58,7 +58,8 @@ public final class RequestBudget {
         return new Request();
     }
 
-    private static String mib(long bytes) {
+    /** Bytes as MiB with one decimal, for messages. */
+    public static String mib(long bytes) {
         return String.format(java.util.Locale.ROOT, "%.1f MiB", bytes / 1048576.0);
     }
 
@@ -123,8 +124,13 @@ public final class RequestBudget {
          * {@code holder} names the process ("the pod", "the router").
          */
         public String refusal(String holder) {
-            return "this request (" + mib(seen) + " read so far) and the " + mib(Math.max(0, held() - taken))
-                    + " of other requests " + holder + " holds would pass its limit of " + mib(limit)
+            return refusal(holder, "this request (" + mib(seen) + " read so far)");
+        }
+
+        /** The same, with {@code what} saying what this request counted. */
+        public String refusal(String holder, String what) {
+            return what + " and the " + mib(Math.max(0, held() - taken)) + " of other requests " + holder
+                    + " holds would pass its limit of " + mib(limit)
                     + " (MAAS_MAX_REQUEST_BYTES_IN_FLIGHT); retry with backoff, or send smaller requests";
         }
 

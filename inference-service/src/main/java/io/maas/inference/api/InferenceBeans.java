@@ -15,6 +15,7 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
 import grpc.health.v1.HealthOuterClass.HealthCheckResponse.ServingStatus;
+import io.maas.auth.RequestBudget;
 import io.maas.inference.adapters.config.PbtxtModelConfigReader;
 import io.maas.inference.adapters.metrics.MicrometerInferenceMetrics;
 import io.maas.inference.adapters.onnx.OnnxModelLoader;
@@ -25,6 +26,8 @@ import io.maas.inference.domain.InferenceEngine;
 import io.maas.inference.domain.InferenceMetrics;
 import io.maas.inference.domain.InferenceTracing;
 import io.maas.inference.domain.ModelRepository;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.opentelemetry.api.OpenTelemetry;
 import io.quarkus.grpc.runtime.health.GrpcHealthStorage;
@@ -49,6 +52,25 @@ public class InferenceBeans {
     InferenceTracing tracing(@ConfigProperty(name = "quarkus.otel.sdk.disabled") boolean disabled,
                              OpenTelemetry openTelemetry) {
         return disabled ? InferenceTracing.NONE : new OtelInferenceTracing(openTelemetry);
+    }
+
+    /** The pod's request byte budget, shared by the gRPC server and the REST twin; its gauge. */
+    @Produces
+    @Singleton
+    RequestBudget requestBudget(@ConfigProperty(name = "maas.max-request-bytes-in-flight") long limit,
+                                MeterRegistry registry) {
+        RequestBudget budget = new RequestBudget(limit);
+        Gauge.builder("maas.inference.requests.held", budget, RequestBudget::held)
+                .description("Bytes of requests being read, queued or run, beyond each request's first 64 KiB")
+                .baseUnit("bytes").register(registry);
+        return budget;
+    }
+
+    /** Counts the calls the request byte budget refused (gRPC and REST alike). */
+    static Counter overBudget(MeterRegistry registry) {
+        return Counter.builder("maas.inference.requests.over.budget")
+                .description("Calls refused with RESOURCE_EXHAUSTED (HTTP 429) because their bytes would pass "
+                        + "MAAS_MAX_REQUEST_BYTES_IN_FLIGHT").register(registry);
     }
 
     @Produces

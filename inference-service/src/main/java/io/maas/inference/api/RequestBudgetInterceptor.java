@@ -4,16 +4,12 @@ import jakarta.annotation.PostConstruct;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 
-import org.eclipse.microprofile.config.inject.ConfigProperty;
-
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
-import io.maas.inference.adapters.grpc.RequestBudgetGuard;
 import io.maas.auth.RequestBudget;
-import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.Gauge;
+import io.maas.inference.adapters.grpc.RequestBudgetGuard;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.grpc.GlobalInterceptor;
 import io.quarkus.grpc.api.ServerBuilderCustomizer;
@@ -28,8 +24,8 @@ import io.vertx.grpc.VertxServerBuilder;
 @GlobalInterceptor
 public class RequestBudgetInterceptor implements ServerInterceptor, ServerBuilderCustomizer<VertxServerBuilder> {
 
-    @ConfigProperty(name = "maas.max-request-bytes-in-flight")
-    long limit;
+    @Inject
+    RequestBudget budget;
     @Inject
     MeterRegistry registry;
 
@@ -37,14 +33,7 @@ public class RequestBudgetInterceptor implements ServerInterceptor, ServerBuilde
 
     @PostConstruct
     void init() {
-        RequestBudget budget = new RequestBudget(limit);
-        Gauge.builder("maas.inference.requests.held", budget, RequestBudget::held)
-                .description("Bytes of requests being read, queued or run, beyond each request's first 64 KiB")
-                .baseUnit("bytes").register(registry);
-        Counter overBudget = Counter.builder("maas.inference.requests.over.budget")
-                .description("Calls refused with RESOURCE_EXHAUSTED because their bytes would pass "
-                        + "MAAS_MAX_REQUEST_BYTES_IN_FLIGHT").register(registry);
-        guard = new RequestBudgetGuard(budget, overBudget::increment);
+        guard = new RequestBudgetGuard(budget, InferenceBeans.overBudget(registry)::increment);
     }
 
     @Override

@@ -2,6 +2,7 @@ package io.maas.inference.api;
 
 import static io.restassured.RestAssured.given;
 import static io.maas.inference.TestModels.toFloats;
+import static org.hamcrest.Matchers.containsString;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
@@ -30,11 +31,12 @@ import io.quarkus.test.junit.TestProfile;
 
 /**
  * The pod's request byte budget over a real gRPC connection: a large request that would take the pod
- * past it is refused while it is read, and the connection's other calls, on the same channel, go on.
+ * past it is refused while it is read, and the connection's other calls, on the same channel, go on;
+ * the REST twin's calls are held to the same budget before their body is read.
  */
 @QuarkusTest
-@TestProfile(RequestBudgetGrpcTest.Profile.class)
-class RequestBudgetGrpcTest extends GrpcTestSupport {
+@TestProfile(RequestBudgetApiTest.Profile.class)
+class RequestBudgetApiTest extends GrpcTestSupport {
     private static final int MIB = 1 << 20;
 
     public static class Profile implements QuarkusTestProfile {
@@ -48,6 +50,14 @@ class RequestBudgetGrpcTest extends GrpcTestSupport {
     /** A request for the tiny model whose first input is {@code bytes} long: read whole, then refused by its shape. */
     private static ModelInferRequest large(int bytes) {
         return TestModels.simple("1", 1, 0).toBuilder().setRawInputContents(0, ByteString.copyFrom(new byte[bytes])).build();
+    }
+
+    /** A REST request for the tiny model whose INPUT0 carries {@code values} values (16 fit its shape). */
+    private static String json(int values) {
+        String data = String.join(",", java.util.Collections.nCopies(values, "1.5"));
+        String ones = String.join(",", java.util.Collections.nCopies(16, "1"));
+        return "{\"inputs\":[{\"name\":\"INPUT0\",\"shape\":[1,16],\"datatype\":\"FP32\",\"data\":[" + data
+                + "]},{\"name\":\"INPUT1\",\"shape\":[1,16],\"datatype\":\"FP32\",\"data\":[" + ones + "]}]}";
     }
 
     private static double metric(String name) {
@@ -92,12 +102,18 @@ class RequestBudgetGrpcTest extends GrpcTestSupport {
         for (CompletableFuture<Status> status : heldStatus) {
             assertFalse(status.isDone(), () -> "a held call ended: " + status.getNow(null));
         }
+        // The REST twin shares the budget, checked before the body is read: JSON counts 8 times its size.
+        given().contentType("application/json").body(json(25_000)).post("/v2/models/simple/infer")
+                .then().statusCode(429).body(containsString("MAAS_MAX_REQUEST_BYTES_IN_FLIGHT"), containsString("of JSON"));
+        given().contentType("application/json").body(json(16)).post("/v2/models/simple/infer").then().statusCode(200);
 
         // Once the held calls end, their bytes go back and a large request is read again: it reaches the
         // model, which refuses its shape (the caller's mistake, not the budget).
         held.forEach(call -> call.cancel("done", null));
         Await.until("the held bytes come back", () -> metric("maas_inference_requests_held_bytes") == 0);
         assertStatus(Status.Code.INVALID_ARGUMENT, () -> stub().modelInfer(large(2 * MIB - 4096)));
-        assertEquals(refusedBefore + 1, metric("maas_inference_requests_over_budget_total"));
+        given().contentType("application/json").body(json(25_000)).post("/v2/models/simple/infer").then().statusCode(400);
+        Await.until("the REST calls' bytes come back", () -> metric("maas_inference_requests_held_bytes") == 0);
+        assertEquals(refusedBefore + 2, metric("maas_inference_requests_over_budget_total"));
     }
 }
