@@ -19,6 +19,7 @@ import com.google.protobuf.ByteString;
 import io.grpc.CallOptions;
 import io.grpc.ClientCall;
 import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.maas.inference.TestModels;
 import io.maas.proto.inference.GRPCInferenceServiceGrpc;
@@ -37,6 +38,12 @@ import io.quarkus.test.junit.TestProfile;
 @QuarkusTest
 @TestProfile(RequestBudgetApiTest.Profile.class)
 class RequestBudgetApiTest extends GrpcTestSupport {
+    /**
+     * ModelInfer as a streaming call: grpc-java flushes a unary call's message only when it half-closes,
+     * and these calls must send their message and stay open. On the wire it is the same call.
+     */
+    private static final MethodDescriptor<ModelInferRequest, ModelInferResponse> HELD_INFER =
+            GRPCInferenceServiceGrpc.getModelInferMethod().toBuilder().setType(MethodDescriptor.MethodType.BIDI_STREAMING).build();
     private static final int MIB = 1 << 20;
 
     public static class Profile implements QuarkusTestProfile {
@@ -74,7 +81,7 @@ class RequestBudgetApiTest extends GrpcTestSupport {
         List<ClientCall<ModelInferRequest, ModelInferResponse>> held = new ArrayList<>();
         List<CompletableFuture<Status>> heldStatus = new ArrayList<>();
         for (int i = 0; i < 2; i++) {
-            ClientCall<ModelInferRequest, ModelInferResponse> call = channel.newCall(GRPCInferenceServiceGrpc.getModelInferMethod(),
+            ClientCall<ModelInferRequest, ModelInferResponse> call = channel.newCall(HELD_INFER,
                     CallOptions.DEFAULT.withDeadlineAfter(60, TimeUnit.SECONDS));
             CompletableFuture<Status> status = new CompletableFuture<>();
             call.start(new ClientCall.Listener<>() {

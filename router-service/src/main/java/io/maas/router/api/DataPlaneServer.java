@@ -155,8 +155,8 @@ public class DataPlaneServer {
         return maxMessageBytes;
     }
 
-    /** Request bytes held by every caller's calls (see {@link FrontConnection.Call#data}). */
-    RequestBudget requestBudget() {
+    /** Request bytes held by every caller's calls (see {@link FrontConnection.Call#data}); public for tests. */
+    public RequestBudget requestBudget() {
         return requestBudget;
     }
 
