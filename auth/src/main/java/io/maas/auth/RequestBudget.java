@@ -72,7 +72,7 @@ public final class RequestBudget {
         private boolean ended;
 
         /**
-         * Notes {@code bytes} more of this request; false when they would take the pod over its limit,
+         * Notes {@code bytes} more of this request; false when they would take the process over its limit,
          * and from then on (the caller refuses the request).
          */
         public boolean arrived(long bytes) {
@@ -90,7 +90,7 @@ public final class RequestBudget {
             }
             if (!tryTake(counted)) {
                 // the oldest still being read goes on while the others hold less than the limit: the
-                // pod then holds at most the limit plus one message
+                // process then holds at most the limit plus one message
                 if (reading.first() != arrival || held.get() - taken >= limit) {
                     refused = true;
                     reading.remove(arrival);

@@ -19,8 +19,8 @@ import io.vertx.ext.web.RoutingContext;
 /**
  * Puts the REST twin's inference calls under the pod's request byte budget, before their body is read:
  * the declared size (Content-Length; the message limit when the body is chunked) is taken at once and
- * given back when the response ends. JSON counts {@link #JSON_FACTOR} times their bytes, what
- * parsing them into a tree holds on the heap; binary data (Inference-Header-Content-Length) counts as is.
+ * given back when the response ends. JSON counts {@link #JSON_FACTOR} times its bytes, what
+ * parsing it into a tree holds on the heap; binary data (Inference-Header-Content-Length) counts as is.
  * A call that would pass the budget gets 429 at once, with why, and the connection is closed rather
  * than its body read.
  */
