@@ -91,7 +91,8 @@ public final class RoutingFeed {
         return List.copyOf(current.values());
     }
 
-    public int watcherCount() {
+    /** Synchronized: a watcher that has its catch-up events is counted (subscribe adds it under the lock). */
+    public synchronized int watcherCount() {
         return watchers.size();
     }
 

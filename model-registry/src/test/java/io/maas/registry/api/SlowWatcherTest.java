@@ -88,6 +88,7 @@ class SlowWatcherTest {
             assertNotNull(snapshot);
             assertEquals(RoutingEvent.Type.SNAPSHOT, snapshot.getType());
             int subscribed = runtime.registry().feed().watcherCount();
+            assertTrue(subscribed >= 1, "the watcher that got its snapshot is not counted");
 
             long last = 0;
             int writes = 0;
