@@ -58,6 +58,18 @@ public final class RequestBudget {
         return new Request();
     }
 
+    /**
+     * A body's declared length (an HTTP Content-Length value), or {@code otherwise} when it has none
+     * or it is not a number (a chunked body: the most it may be).
+     */
+    public static long declaredLength(String value, long otherwise) {
+        try {
+            return value == null ? otherwise : Math.max(0, Long.parseLong(value.trim()));
+        } catch (NumberFormatException e) {
+            return otherwise;
+        }
+    }
+
     /** Bytes as MiB with one decimal, for messages. */
     public static String mib(long bytes) {
         return String.format(java.util.Locale.ROOT, "%.1f MiB", bytes / 1048576.0);
@@ -99,6 +111,21 @@ public final class RequestBudget {
                 held.addAndGet(counted);
             }
             taken += counted;
+            return true;
+        }
+
+        /**
+         * Takes a request's whole declared size at once, before its body is read (an HTTP body of known
+         * length), {@code weighed} by what holding it costs (parsed JSON: several times its bytes); a body
+         * within {@link #FREE_BYTES} is not counted however it is weighed. False when it does not fit, and
+         * the request then holds nothing.
+         */
+        public boolean arrivedWhole(long bytes, long weighed) {
+            if (!arrived(bytes <= FREE_BYTES ? bytes : Math.max(bytes, weighed))) {
+                ended();
+                return false;
+            }
+            read(); // taken whole: no claim to go over the limit later
             return true;
         }
 

@@ -62,4 +62,23 @@ class RequestBudgetTest {
         next.ended();
         assertEquals(0, budget.held());
     }
+
+    @Test
+    void aWholeBodyIsTakenAtOnceAndARefusedOneHoldsNothing() {
+        RequestBudget budget = new RequestBudget(100);
+        RequestBudget.Request first = budget.request();
+        assertTrue(first.arrivedWhole(FREE + 100, FREE + 300), "alone: it may go over the limit");
+        RequestBudget.Request second = budget.request();
+        assertFalse(second.arrivedWhole(FREE + 10, FREE + 10), "the first holds 300");
+        assertEquals(300, budget.held());
+        RequestBudget.Request small = budget.request();
+        assertTrue(small.arrivedWhole(FREE, 8 * FREE), "a small body is never counted");
+        small.ended();
+        first.ended();
+        RequestBudget.Request third = budget.request();
+        assertTrue(third.arrivedWhole(FREE + 40, FREE + 40));
+        assertEquals(40, budget.held());
+        third.ended();
+        assertEquals(0, budget.held());
+    }
 }

@@ -1,5 +1,6 @@
 package io.maas.router;
 
+import static io.restassured.RestAssured.given;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -48,6 +49,7 @@ import io.maas.router.api.DataPlaneServer;
 import io.maas.router.domain.RoutingTable;
 import io.maas.testsupport.Await;
 import io.maas.testsupport.FreePorts;
+import io.maas.testsupport.TinyModelJson;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.test.common.QuarkusTestResource;
@@ -311,6 +313,14 @@ class FaultIsolationTest {
             for (int i = 0; i < 20; i++) {
                 assertEquals("simple", stub(router, Map.of()).modelInfer(simple("simple", "1", 16)).getModelName());
             }
+            // the REST twin takes from the same budget, before it reads a body: 400 KB of JSON is refused at once
+            double refusedBeforeRest = counter("maas.router.requests.over.budget");
+            String refused = given().body(TinyModelJson.request(100_000)).contentType("application/json").post("/v2/models/simple/infer")
+                    .then().statusCode(429).extract().asString();
+            assertTrue(refused.contains("the router holds") && refused.contains("MAAS_MAX_REQUEST_BYTES_IN_FLIGHT"), refused);
+            assertEquals(refusedBeforeRest + 1, counter("maas.router.requests.over.budget"));
+            // a small body is never counted
+            given().body(TinyModelJson.request(16)).contentType("application/json").post("/v2/models/simple/infer").then().statusCode(200);
         } finally {
             held.forEach(call -> call.cancel("done", null));
         }
@@ -318,6 +328,8 @@ class FaultIsolationTest {
             Await.until("the held bytes come back", () -> heldBytes() == 0);
             // read whole again: the pod refuses its shape, the caller's mistake
             assertEquals(Status.Code.INVALID_ARGUMENT, answer(router, large).getCode());
+            given().body(TinyModelJson.request(100_000)).contentType("application/json").post("/v2/models/simple/infer").then().statusCode(400);
+            assertEquals(0, heldBytes(), "the REST calls' bytes come back");
         } finally {
             router.shutdownNow();
         }

@@ -20,7 +20,8 @@ import io.vertx.ext.web.RoutingContext;
  * Puts the REST twin's inference calls under the pod's request byte budget, before their body is read:
  * the declared size (Content-Length; the message limit when the body is chunked) is taken at once and
  * given back when the response ends. JSON counts {@link #JSON_FACTOR} times its bytes, what
- * parsing it into a tree holds on the heap; binary data (Inference-Header-Content-Length) counts as is.
+ * parsing it into a tree holds on the heap; binary data (Inference-Header-Content-Length) counts as is;
+ * a body of at most {@link RequestBudget#FREE_BYTES} is not counted.
  * A call that would pass the budget gets 429 at once, with why, and the connection is closed rather
  * than its body read.
  */
@@ -52,10 +53,9 @@ public class RestRequestBudget {
             return;
         }
         RequestBudget.Request request = budget.request();
-        long length = parse(rc.request().getHeader(HttpHeaders.CONTENT_LENGTH), maxBody.asLongValue());
-        long json = Math.min(length, parse(rc.request().getHeader(JsonTensors.HEADER_LENGTH), length));
-        if (!request.arrived(json * JSON_FACTOR + (length - json))) {
-            request.ended();
+        long length = RequestBudget.declaredLength(rc.request().getHeader(HttpHeaders.CONTENT_LENGTH), maxBody.asLongValue());
+        long json = Math.min(length, RequestBudget.declaredLength(rc.request().getHeader(JsonTensors.HEADER_LENGTH), length));
+        if (!request.arrivedWhole(length, json * JSON_FACTOR + (length - json))) {
             overBudget.increment();
             String what = "this request's " + RequestBudget.mib(length) + " body (" + RequestBudget.mib(json)
                     + " of JSON, which counts " + JSON_FACTOR + " times its size while it is parsed)";
@@ -64,16 +64,7 @@ public class RestRequestBudget {
                     .end(Buffer.buffer(JsonTensors.error(request.refusal("the pod", what))));
             return;
         }
-        request.read(); // taken whole: no claim to go over the limit later
         rc.addEndHandler(done -> request.ended());
         rc.next();
-    }
-
-    private static long parse(String value, long otherwise) {
-        try {
-            return value == null ? otherwise : Math.max(0, Long.parseLong(value.trim()));
-        } catch (NumberFormatException e) {
-            return otherwise;
-        }
     }
 }

@@ -26,6 +26,7 @@ import io.maas.proto.inference.GRPCInferenceServiceGrpc;
 import io.maas.proto.inference.ModelInferRequest;
 import io.maas.proto.inference.ModelInferResponse;
 import io.maas.testsupport.Await;
+import io.maas.testsupport.TinyModelJson;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
@@ -57,14 +58,6 @@ class RequestBudgetApiTest extends GrpcTestSupport {
     /** A request for the tiny model whose first input is {@code bytes} long: read whole, then refused by its shape. */
     private static ModelInferRequest large(int bytes) {
         return TestModels.simple("1", 1, 0).toBuilder().setRawInputContents(0, ByteString.copyFrom(new byte[bytes])).build();
-    }
-
-    /** A REST request for the tiny model whose INPUT0 carries {@code values} values (16 fit its shape). */
-    private static String json(int values) {
-        String data = String.join(",", java.util.Collections.nCopies(values, "1.5"));
-        String ones = String.join(",", java.util.Collections.nCopies(16, "1"));
-        return "{\"inputs\":[{\"name\":\"INPUT0\",\"shape\":[1,16],\"datatype\":\"FP32\",\"data\":[" + data
-                + "]},{\"name\":\"INPUT1\",\"shape\":[1,16],\"datatype\":\"FP32\",\"data\":[" + ones + "]}]}";
     }
 
     private static double metric(String name) {
@@ -110,16 +103,16 @@ class RequestBudgetApiTest extends GrpcTestSupport {
             assertFalse(status.isDone(), () -> "a held call ended: " + status.getNow(null));
         }
         // The REST twin shares the budget, checked before the body is read: JSON counts 8 times its size.
-        given().contentType("application/json").body(json(25_000)).post("/v2/models/simple/infer")
+        given().contentType("application/json").body(TinyModelJson.request(25_000)).post("/v2/models/simple/infer")
                 .then().statusCode(429).body(containsString("MAAS_MAX_REQUEST_BYTES_IN_FLIGHT"), containsString("of JSON"));
-        given().contentType("application/json").body(json(16)).post("/v2/models/simple/infer").then().statusCode(200);
+        given().contentType("application/json").body(TinyModelJson.request(16)).post("/v2/models/simple/infer").then().statusCode(200);
 
         // Once the held calls end, their bytes go back and a large request is read again: it reaches the
         // model, which refuses its shape (the caller's mistake, not the budget).
         held.forEach(call -> call.cancel("done", null));
         Await.until("the held bytes come back", () -> metric("maas_inference_requests_held_bytes") == 0);
         assertStatus(Status.Code.INVALID_ARGUMENT, () -> stub().modelInfer(large(2 * MIB - 4096)));
-        given().contentType("application/json").body(json(25_000)).post("/v2/models/simple/infer").then().statusCode(400);
+        given().contentType("application/json").body(TinyModelJson.request(25_000)).post("/v2/models/simple/infer").then().statusCode(400);
         Await.until("the REST calls' bytes come back", () -> metric("maas_inference_requests_held_bytes") == 0);
         assertEquals(refusedBefore + 2, metric("maas_inference_requests_over_budget_total"));
     }

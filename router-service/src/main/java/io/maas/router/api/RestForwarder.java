@@ -316,8 +316,11 @@ public class RestForwarder {
     }
 
     private static Response error(int status, String message) {
-        String json = "{\"error\":\"" + message.replace("\\", "\\\\").replace("\"", "'") + "\"}";
-        return Response.status(status).entity(json.getBytes(StandardCharsets.UTF_8)).type(MediaType.APPLICATION_JSON)
-                .build();
+        return Response.status(status).entity(errorJson(message)).type(MediaType.APPLICATION_JSON).build();
+    }
+
+    /** The OIP error body: {"error": message}. */
+    static byte[] errorJson(String message) {
+        return ("{\"error\":\"" + message.replace("\\", "\\\\").replace("\"", "'") + "\"}").getBytes(StandardCharsets.UTF_8);
     }
 }
