@@ -6,11 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.net.Socket;
 import java.net.URI;
 import java.net.URL;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -188,6 +190,27 @@ class AuthTest {
         assertEquals(200, rest("POST", "v2/models/simple/infer", "authorization", "Bearer " + key("quiet"), SIMPLE_JSON).statusCode());
         // probes stay open
         assertEquals(200, rest("GET", "v2/health/live", null, null, null).statusCode());
+
+        // refused at its headers, as gRPC is: a 10 MB body that never comes is not waited for nor counted
+        try (Socket socket = new Socket("127.0.0.1", http.getPort())) {
+            socket.setSoTimeout(20_000);
+            socket.getOutputStream().write(("POST /v2/models/simple/infer HTTP/1.1\r\nHost: router\r\n"
+                    + "Content-Type: application/json\r\nContent-Length: 10000000\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            var in = new java.io.BufferedReader(new java.io.InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
+            String status = in.readLine();
+            int length = 0;
+            for (String line = in.readLine(); line != null && !line.isEmpty(); line = in.readLine()) {
+                if (line.toLowerCase(java.util.Locale.ROOT).startsWith("content-length:")) {
+                    length = Integer.parseInt(line.substring(15).trim());
+                }
+            }
+            char[] body = new char[length];
+            for (int read = 0, n = 0; read < length && n >= 0; read += Math.max(n, 0)) {
+                n = in.read(body, read, length - read);
+            }
+            assertTrue(status.startsWith("HTTP/1.1 401") && new String(body).contains("x-api-key"), status + " " + new String(body));
+        }
+        assertEquals(0, dataPlane.requestBudget().held());
     }
 
     @Test

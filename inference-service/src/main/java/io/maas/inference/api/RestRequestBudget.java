@@ -13,6 +13,8 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.HttpVersion;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 
@@ -22,8 +24,8 @@ import io.vertx.ext.web.RoutingContext;
  * given back when the response ends. JSON counts {@link #JSON_FACTOR} times its bytes, what
  * parsing it into a tree holds on the heap; binary data (Inference-Header-Content-Length) counts as is;
  * a body of at most {@link RequestBudget#FREE_BYTES} is not counted.
- * A call that would pass the budget gets 429 at once, with why, and the connection is closed rather
- * than its body read.
+ * A call that would pass the budget gets 429 at once, with why (and {@code Connection: close}); its body
+ * is then dropped as it arrives, never held.
  */
 @ApplicationScoped
 public class RestRequestBudget {
@@ -59,9 +61,11 @@ public class RestRequestBudget {
             overBudget.increment();
             String what = "this request's " + RequestBudget.mib(length) + " body (" + RequestBudget.mib(json)
                     + " of JSON, which counts " + JSON_FACTOR + " times its size while it is parsed)";
-            rc.response().setStatusCode(429).putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
-                    .putHeader(HttpHeaders.CONNECTION, "close")
-                    .end(Buffer.buffer(JsonTensors.error(request.refusal("the pod", what))));
+            HttpServerResponse response = rc.response().setStatusCode(429).putHeader(HttpHeaders.CONTENT_TYPE, "application/json");
+            if (rc.request().version() != HttpVersion.HTTP_2) {
+                response.putHeader(HttpHeaders.CONNECTION, "close"); // not an HTTP/2 header
+            }
+            response.end(Buffer.buffer(JsonTensors.error(request.refusal("the pod", what))));
             return;
         }
         rc.addEndHandler(done -> request.ended());

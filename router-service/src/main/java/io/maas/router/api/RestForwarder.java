@@ -26,6 +26,7 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
+import io.vertx.ext.web.RoutingContext;
 import io.maas.auth.Caller;
 import io.maas.auth.Operation;
 import io.maas.auth.Presented;
@@ -98,42 +99,43 @@ public class RestForwarder {
 
     @POST
     @Path("/models/{model}/infer")
-    public CompletionStage<Response> infer(@PathParam("model") String model, @Context HttpHeaders headers, @Context HttpServerRequest request, byte[] body) {
-        return forward("POST", model, "", "/infer", headers, request, body);
+    public CompletionStage<Response> infer(@PathParam("model") String model, @Context HttpHeaders headers,
+                                           @Context RoutingContext rc, byte[] body) {
+        return forward("POST", model, "", "/infer", headers, rc.request(), RestAdmission.caller(rc), body);
     }
 
     @POST
     @Path("/models/{model}/versions/{version}/infer")
     public CompletionStage<Response> infer(@PathParam("model") String model, @PathParam("version") String version,
-                                           @Context HttpHeaders headers, @Context HttpServerRequest request, byte[] body) {
-        return forward("POST", model, version, "/infer", headers, request, body);
+                                           @Context HttpHeaders headers, @Context RoutingContext rc, byte[] body) {
+        return forward("POST", model, version, "/infer", headers, rc.request(), RestAdmission.caller(rc), body);
     }
 
     @GET
     @Path("/models/{model}")
     public CompletionStage<Response> metadata(@PathParam("model") String model, @Context HttpHeaders headers, @Context HttpServerRequest request) {
-        return forward("GET", model, "", "", headers, request, null);
+        return forward("GET", model, "", "", headers, request, null, null);
     }
 
     @GET
     @Path("/models/{model}/versions/{version}")
     public CompletionStage<Response> metadata(@PathParam("model") String model, @PathParam("version") String version,
                                               @Context HttpHeaders headers, @Context HttpServerRequest request) {
-        return forward("GET", model, version, "", headers, request, null);
+        return forward("GET", model, version, "", headers, request, null, null);
     }
 
     @GET
     @Path("/models/{model}/{what: ready|config}")
     public CompletionStage<Response> modelInfo(@PathParam("model") String model, @PathParam("what") String what,
                                                @Context HttpHeaders headers, @Context HttpServerRequest request) {
-        return forward("GET", model, "", "/" + what, headers, request, null);
+        return forward("GET", model, "", "/" + what, headers, request, null, null);
     }
 
     @GET
     @Path("/models/{model}/versions/{version}/{what: ready|config}")
     public CompletionStage<Response> modelInfo(@PathParam("model") String model, @PathParam("version") String version,
                                                @PathParam("what") String what, @Context HttpHeaders headers, @Context HttpServerRequest request) {
-        return forward("GET", model, version, "/" + what, headers, request, null);
+        return forward("GET", model, version, "/" + what, headers, request, null, null);
     }
 
     /** The models and versions the caller may see (the v2 repository extension's index). */
@@ -170,8 +172,11 @@ public class RestForwarder {
     }
 
     private static Presented presented(HttpHeaders headers, HttpServerRequest request) {
-        return Credentials.presented(headers.getHeaderString(Presented.AUTHORIZATION),
-                headers.getHeaderString(Presented.API_KEY), request.isSSL() ? request.sslSession() : null);
+        return presented(request, headers.getHeaderString(Presented.AUTHORIZATION), headers.getHeaderString(Presented.API_KEY));
+    }
+
+    static Presented presented(HttpServerRequest request, String authorization, String apiKey) {
+        return Credentials.presented(authorization, apiKey, request.isSSL() ? request.sslSession() : null);
     }
 
     /** A refusal, with Retry-After (whole seconds, rounded up) when a quota says when to come back. */
@@ -184,14 +189,16 @@ public class RestForwarder {
     }
 
     private CompletionStage<Response> forward(String method, String model, String version, String suffix,
-                                              HttpHeaders headers, HttpServerRequest request, byte[] body) {
+                                              HttpHeaders headers, HttpServerRequest request, Caller admitted, byte[] body) {
         boolean infer = suffix.equals("/infer");
         Operation op = infer ? Operation.INFER : Operation.METADATA;
-        Caller caller;
-        try {
-            caller = forwarding.authenticate(presented(headers, request), op);
-        } catch (Forwarding.Refused e) {
-            return CompletableFuture.completedFuture(refused(e));
+        Caller caller = admitted;
+        if (caller == null) {
+            try {
+                caller = forwarding.authenticate(presented(headers, request), op);
+            } catch (Forwarding.Refused e) {
+                return CompletableFuture.completedFuture(refused(e));
+            }
         }
         if (!NAME.matcher(model).matches() || (!version.isEmpty() && !NAME.matcher(version).matches())) {
             return CompletableFuture.completedFuture(error(400, "invalid model name or version"));
