@@ -264,6 +264,7 @@ class FaultIsolationTest {
         ModelInferRequest good = simple("simple", "1", 16);
         return List.of(
                 new Mistake("out-of-vocabulary ids", minilm(12, true, "1")),
+                new Mistake("more tokens than max_input_elements", minilm(4097, false, "1")),
                 new Mistake("wrong shape", simple("simple", "1", 15)),
                 new Mistake("unknown model", simple("no-such-model", "", 16)),
                 new Mistake("unknown version", simple("simple", "999", 16)),
@@ -329,7 +330,7 @@ class FaultIsolationTest {
             // read whole again: the pod refuses its shape, the caller's mistake
             assertEquals(Status.Code.INVALID_ARGUMENT, answer(router, large).getCode());
             given().body(TinyModelJson.request(100_000)).contentType("application/json").post("/v2/models/simple/infer").then().statusCode(400);
-            assertEquals(0, heldBytes(), "the REST calls' bytes come back");
+            Await.until("the REST call's bytes come back", () -> heldBytes() == 0);
         } finally {
             router.shutdownNow();
         }

@@ -133,6 +133,13 @@ public final class InferenceEngine {
                 batch = rows;
             }
             checkSize(t);
+            long limit = settings.maxInputElements();
+            if (limit > 0 && t.elementCount() > limit) {
+                throw InferenceException.invalid("input '" + t.name() + "' has " + t.elementCount() + " elements (shape "
+                        + Shapes.format(t.shape()) + "); " + model + " takes at most " + limit + " per input in one"
+                        + " call (max_input_elements, what its pods' memory is sized for): send fewer rows or"
+                        + " shorter inputs per call");
+            }
         }
         checkNamedDimensions(specs, request.inputs());
         List<String> missing = specs.stream().map(TensorSpec::name).filter(n -> !seen.contains(n)).toList();

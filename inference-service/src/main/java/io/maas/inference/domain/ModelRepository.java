@@ -307,6 +307,7 @@ public final class ModelRepository implements AutoCloseable {
     private static void checkRagged(String name, ModelRunner runner, ModelSettings settings) {
         try {
             settings.raggedMaxPadding();
+            settings.maxInputElements();
         } catch (InferenceException e) {
             throw fail(runner, "config of model '" + name + "': " + e.getMessage());
         }

@@ -102,6 +102,30 @@ public record ModelSettings(int maxBatchSize, boolean batchingEnabled, long maxQ
 
     public static final String RAGGED_MAX_PADDING = "ragged_batch_max_padding";
 
+    /**
+     * The most elements one input of one call may hold, rows included (parameter {@code max_input_elements};
+     * 0, the default: no limit). What a run holds grows with its inputs, a transformer's attention with
+     * rows x length squared, so a single call far beyond what the pod's memory was sized for would stop the
+     * pod, and every caller's calls with it; over the limit a call is the caller's mistake, refused at once.
+     *
+     * @throws InferenceException UNAVAILABLE when the parameter is not a whole number >= 0
+     */
+    public long maxInputElements() {
+        String v = parameter(MAX_INPUT_ELEMENTS, "0");
+        try {
+            long limit = Long.parseLong(v);
+            if (limit >= 0) {
+                return limit;
+            }
+        } catch (NumberFormatException e) {
+            // Refused below, with the accepted form.
+        }
+        throw InferenceException.unavailable("parameter " + MAX_INPUT_ELEMENTS + " is '" + v + "'; it must be a"
+                + " whole number >= 0, the most elements one input of one call may hold (0: no limit)");
+    }
+
+    public static final String MAX_INPUT_ELEMENTS = "max_input_elements";
+
     /** A parameter's value, or the default when the config does not set it. */
     public String parameter(String key, String defaultValue) {
         String v = parameters.get(key);

@@ -215,7 +215,13 @@ public final class Pipeline implements ModelRunner, Scheduler {
                 Set.copyOf(step.outputMap().keySet()), request.deadlineNanos(), request.cancelled());
         ServedModel model = models.model(step.modelName()).orElseThrow(() -> InferenceException.unavailable(
                 "pipeline '" + name + "': step model '" + step.modelName() + "' was just unloaded"));
-        InferenceEngine.validate(model.settings(), v, stepRequest);
+        try {
+            InferenceEngine.validate(model.settings(), v, stepRequest);
+        } catch (InferenceException e) {
+            // the caller sent the pipeline's inputs, not this step's: say where it failed
+            throw new InferenceException(e.kind(), "pipeline '" + name + "', step '" + step.modelName() + "': "
+                    + e.getMessage(), e);
+        }
         return v.scheduler().submit(stepRequest).thenApply(result -> {
             for (Tensor out : result.outputs()) {
                 tensors.put(step.outputMap().get(out.name()), rename(out, step.outputMap().get(out.name())));

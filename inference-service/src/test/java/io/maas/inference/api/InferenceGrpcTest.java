@@ -205,6 +205,17 @@ class InferenceGrpcTest extends GrpcTestSupport {
         }
     }
 
+    /** More work than the pods are sized for is the caller's mistake, refused before it is queued. */
+    @Test
+    void aCallOverTheModelsMaxInputElementsIsInvalidArgument() {
+        for (String version : List.of("1", "2")) {
+            // 9 x 512 tokens: over minilm's max_input_elements (4096); one call of 32 x 512 ran a pod out of memory
+            assertStatus(Status.Code.INVALID_ARGUMENT, () -> stub().modelInfer(TestModels.minilm(version, 9, 512)),
+                    "4608 elements (shape [9, 512])", "at most 4096", "max_input_elements", "send fewer rows");
+            assertEquals(List.of(2L, 12L, 384L), stub().modelInfer(TestModels.minilm(version, 2, 12)).getOutputs(0).getShapeList());
+        }
+    }
+
     @Test
     void oversizedMessageIsRefusedWithResourceExhausted() {
         // 20 MiB of raw bytes: above the 16 MiB default limit, refused as its length prefix arrives.

@@ -238,5 +238,9 @@ class PipelineTest extends GrpcTestSupport {
                 "is empty");
         assertStatus(Status.Code.INVALID_ARGUMENT, () -> stub().modelInfer(text(List.of("ok", ""), false)),
                 "element 1", "is empty");
+        // 32 texts cut to 256 tokens each: more than MiniLM takes in one call; the message says where
+        String longText = String.join(" ", java.util.Collections.nCopies(300, "word"));
+        assertStatus(Status.Code.INVALID_ARGUMENT, () -> stub().modelInfer(text(java.util.Collections.nCopies(32, longText), false)),
+                "pipeline 'minilm-embed', step 'minilm'", "shape [32, 256]", "max_input_elements");
     }
 }
