@@ -111,17 +111,29 @@ public record ModelSettings(int maxBatchSize, boolean batchingEnabled, long maxQ
      * @throws InferenceException UNAVAILABLE when the parameter is not a whole number >= 0
      */
     public long maxInputElements() {
-        String v = parameter(MAX_INPUT_ELEMENTS, "0");
+        return wholeParameter(MAX_INPUT_ELEMENTS, 0, "the most elements one input of one call may hold (0: no limit)");
+    }
+
+    /**
+     * A parameter that is a whole number >= 0, or {@code otherwise} when the config does not set it.
+     *
+     * @throws InferenceException UNAVAILABLE, saying what the number is ({@code meaning}), when it is not one
+     */
+    public long wholeParameter(String key, long otherwise, String meaning) {
+        String v = parameter(key, "");
+        if (v.isEmpty()) {
+            return otherwise;
+        }
         try {
-            long limit = Long.parseLong(v);
-            if (limit >= 0) {
-                return limit;
+            long n = Long.parseLong(v);
+            if (n >= 0) {
+                return n;
             }
         } catch (NumberFormatException e) {
             // Refused below, with the accepted form.
         }
-        throw InferenceException.unavailable("parameter " + MAX_INPUT_ELEMENTS + " is '" + v + "'; it must be a"
-                + " whole number >= 0, the most elements one input of one call may hold (0: no limit)");
+        throw InferenceException.unavailable("parameter " + key + " is '" + v + "'; it must be a whole number >= 0, "
+                + meaning);
     }
 
     public static final String MAX_INPUT_ELEMENTS = "max_input_elements";

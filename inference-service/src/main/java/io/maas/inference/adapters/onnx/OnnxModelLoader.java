@@ -48,20 +48,8 @@ public final class OnnxModelLoader implements ModelLoader {
      * CPU, one thread per run keeps the cores busy without ONNX Runtime's pool threads spinning.
      */
     private int intraOpThreads(ModelSettings settings) {
-        String v = settings.parameter(INTRA_OP_THREADS, "");
-        if (v.isEmpty()) {
-            return intraOpThreads;
-        }
-        try {
-            int n = Integer.parseInt(v);
-            if (n >= 0) {
-                return n;
-            }
-        } catch (NumberFormatException e) {
-            // Refused below, with the accepted form.
-        }
-        throw InferenceException.unavailable("parameter " + INTRA_OP_THREADS + " is '" + v + "'; it must be a"
-                + " whole number >= 0 (0: one thread per core)");
+        long n = settings.wholeParameter(INTRA_OP_THREADS, -1, "ONNX Runtime's threads per run (0: one thread per core)");
+        return n < 0 ? intraOpThreads : (int) Math.min(n, Integer.MAX_VALUE);
     }
 
     static final String INTRA_OP_THREADS = "intra_op_thread_count";
