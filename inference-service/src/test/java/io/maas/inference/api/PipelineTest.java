@@ -229,6 +229,15 @@ class PipelineTest extends GrpcTestSupport {
         return out;
     }
 
+    /** The tokenizer reads a bounded part of a long text; its first 256 tokens, the embedding, are the same. */
+    @Test
+    void aVeryLongTextIsCutToMaxLengthLikeAShortOne() {
+        String words = "the quick brown fox jumps over the lazy dog ";
+        float[] cut = floats(stub().modelInfer(text(List.of(words.repeat(40)), false)));
+        float[] huge = floats(stub().modelInfer(text(List.of(words.repeat(50_000)), false)));
+        org.junit.jupiter.api.Assertions.assertArrayEquals(cut, huge, 1e-5f);
+    }
+
     @Test
     void badTextIsTheCallersErrorWithAMessageThatSaysWhatToFix() {
         assertStatus(Status.Code.INVALID_ARGUMENT, () -> stub().modelInfer(raw(new byte[]{'h', 'i', (byte) 0xC3})),
@@ -238,6 +247,9 @@ class PipelineTest extends GrpcTestSupport {
                 "is empty");
         assertStatus(Status.Code.INVALID_ARGUMENT, () -> stub().modelInfer(text(List.of("ok", ""), false)),
                 "element 1", "is empty");
+        // a text longer than 256 x 64 characters with no whitespace to cut it at: refused, not embedded differently
+        assertStatus(Status.Code.INVALID_ARGUMENT, () -> stub().modelInfer(text(List.of("a".repeat(20_000)), false)),
+                "20000 characters", "fewer than 256 tokens", "send shorter texts");
         // 32 texts cut to 256 tokens each: more than MiniLM takes in one call; the message says where
         String longText = String.join(" ", java.util.Collections.nCopies(300, "word"));
         assertStatus(Status.Code.INVALID_ARGUMENT, () -> stub().modelInfer(text(java.util.Collections.nCopies(32, longText), false)),

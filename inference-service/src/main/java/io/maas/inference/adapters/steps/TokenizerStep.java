@@ -28,7 +28,7 @@ import io.maas.inference.domain.TensorSpec;
  * attention mask and token type ids out as INT64 [texts, tokens], padded with zeros to the longest
  * text of the call (or to max_length with {@code padding: "max_length"}). A text longer than
  * max_length tokens is truncated ({@code truncation: "true"}) or refused (the default), never cut
- * silently. The tokenizer is HuggingFace's own (Rust, through DJL), read from the version folder's
+ * silently; at most max_length x {@link #CHARS_PER_TOKEN} characters of a text are read. The tokenizer is HuggingFace's own (Rust, through DJL), read from the version folder's
  * tokenizer.json; nothing is downloaded.
  */
 final class TokenizerStep extends BuiltInStep {
@@ -97,7 +97,7 @@ final class TokenizerStep extends BuiltInStep {
         int longest = 0;
         for (int i = 0; i < elements.length; i++) {
             String s = decode(elements[i], i, elements.length);
-            Tokens e = encode(s);
+            Tokens e = encodeBounded(s, i, elements.length);
             if (e.exceedsMaxLength() && !truncate) {
                 throw InferenceException.invalid("text " + where(i, elements.length) + " is longer than "
                         + maxLength + " tokens, the limit of this model (max_length); shorten it or split it");
@@ -142,6 +142,34 @@ final class TokenizerStep extends BuiltInStep {
         }
         return s;
     }
+
+    /**
+     * Encodes at most max_length x {@link #CHARS_PER_TOKEN} characters of a text. HuggingFace's tokenizer
+     * encodes a whole text before it truncates: one 15 MB text took 25 s and 2.4 GB of native memory,
+     * past any pod's limit. A longer text is cut at the last whitespace before the bound, which keeps its
+     * first max_length tokens exactly when that part holds more of them; when it holds fewer (long runs of
+     * whitespace, words of hundreds of characters) the text is refused rather than embedded differently.
+     */
+    private Tokens encodeBounded(String s, int i, int n) {
+        int bound = (int) Math.min(Integer.MAX_VALUE, (long) maxLength * CHARS_PER_TOKEN);
+        if (s.length() <= bound) {
+            return encode(s);
+        }
+        int cut = bound;
+        while (cut > 0 && !Character.isWhitespace(s.charAt(cut))) {
+            cut--;
+        }
+        Tokens e = encode(s.substring(0, cut));
+        if (!e.exceedsMaxLength()) {
+            throw InferenceException.invalid("text " + where(i, n) + " has " + s.length() + " characters and its"
+                    + " first " + bound + " hold fewer than " + maxLength + " tokens (max_length); this model reads at"
+                    + " most " + bound + " characters of a text: send shorter texts");
+        }
+        return e;
+    }
+
+    /** Characters read of a text per token of max_length: English runs 4-6 per token, CJK 1. */
+    static final int CHARS_PER_TOKEN = 64;
 
     private interface Field {
         long[] of(Tokens e);
