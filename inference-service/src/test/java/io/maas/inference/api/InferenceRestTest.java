@@ -87,6 +87,25 @@ class InferenceRestTest {
                         + "{\"name\":\"token_type_ids\",\"shape\":[1,3],\"datatype\":\"INT64\",\"data\":[0,0,0]}]}")
                 .post("/v2/models/minilm/versions/1/infer").then().statusCode(400)
                 .body("error", containsString("indices element out of data bounds, idx=999999"));
+        // a value its datatype cannot hold is refused, never read as 0, cut or wrapped
+        String ones = "{\"name\":\"INPUT1\",\"shape\":[1,16],\"datatype\":\"FP32\",\"data\":" + ONES + "}";
+        given().body("{\"inputs\":[{\"name\":\"INPUT0\",\"shape\":[1,16],\"datatype\":\"FP32\",\"data\":"
+                        + RANGE.replaceFirst("0", "\"x\"") + "}," + ones + "]}")
+                .post("/v2/models/simple/infer").then().statusCode(400)
+                .body("error", containsString("input 'INPUT0' element 0 is \"x\"; FP32 takes a number"));
+        given().body("{\"inputs\":[{\"name\":\"input_ids\",\"shape\":[1,3],\"datatype\":\"INT64\",\"data\":[101,2000.5,102]},"
+                        + "{\"name\":\"attention_mask\",\"shape\":[1,3],\"datatype\":\"INT64\",\"data\":[1,1,1]},"
+                        + "{\"name\":\"token_type_ids\",\"shape\":[1,3],\"datatype\":\"INT64\",\"data\":[0,0,0]}]}")
+                .post("/v2/models/minilm/versions/1/infer").then().statusCode(400)
+                .body("error", containsString("element 1 is 2000.5; INT64 takes a whole number"));
+        given().body("{\"inputs\":[{\"name\":\"INPUT0\",\"shape\":[1,\"16\"],\"datatype\":\"FP32\",\"data\":"
+                        + RANGE + "}," + ones + "]}")
+                .post("/v2/models/simple/infer").then().statusCode(400).body("error", containsString("list of whole numbers"));
+        // non-finite values travel as answers carry them
+        given().body("{\"inputs\":[{\"name\":\"INPUT0\",\"shape\":[1,16],\"datatype\":\"FP32\",\"data\":"
+                        + RANGE.replaceFirst("0", "\"Infinity\"") + "}," + ones + "]}")
+                .post("/v2/models/simple/versions/1/infer").then().statusCode(200)
+                .body("outputs[0].data[0]", equalTo("Infinity"));
     }
 
     @Test

@@ -1,9 +1,9 @@
 package io.maas.inference.adapters.rest;
 
-import java.math.BigInteger;
-
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.math.BigDecimal;
+import java.math.BigInteger;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -112,7 +112,13 @@ public final class JsonTensors {
                     + in.path("datatype").asText() + "'; use one of " + List.of(Datatype.values()));
         }
         List<Long> dims = new ArrayList<>();
-        in.path("shape").forEach(d -> dims.add(d.asLong()));
+        for (JsonNode d : in.path("shape")) {
+            if (!d.isIntegralNumber() || !d.canConvertToLong()) {
+                throw InferenceException.invalid("input '" + name + "' has shape " + in.path("shape")
+                        + "; a shape is a list of whole numbers");
+            }
+            dims.add(d.longValue());
+        }
         long[] shape = dims.stream().mapToLong(Long::longValue).toArray();
         JsonNode size = in.path("parameters").path("binary_data_size");
         if (!size.isMissingNode()) {
@@ -148,21 +154,95 @@ public final class JsonTensors {
                     + " it as binary data (parameters.binary_data_size)");
         }
         ByteBuffer b = ByteBuffer.allocateDirect(values.size() * datatype.byteSize()).order(ByteOrder.LITTLE_ENDIAN);
-        for (JsonNode v : values) {
+        for (int i = 0; i < values.size(); i++) {
+            JsonNode v = values.get(i);
             switch (datatype) {
-                case BOOL -> b.put((byte) (v.asBoolean() ? 1 : 0));
-                case INT8, UINT8 -> b.put((byte) v.asLong());
-                case INT16, UINT16 -> b.putShort((short) v.asLong());
-                case INT32, UINT32 -> b.putInt((int) v.asLong());
-                case INT64 -> b.putLong(v.asLong());
-                case UINT64 -> b.putLong(Long.parseUnsignedLong(v.asText()));
-                case FP32 -> b.putFloat((float) v.asDouble());
-                case FP64 -> b.putDouble(v.asDouble());
+                case BOOL -> {
+                    if (!v.isBoolean() && !(v.isIntegralNumber() && (v.asInt() == 0 || v.asInt() == 1))) {
+                        throw notA(name, i, v, datatype, "true or false (or 1 or 0)");
+                    }
+                    b.put((byte) (v.asBoolean() ? 1 : 0));
+                }
+                case INT8 -> b.put((byte) whole(name, i, v, datatype, Byte.MIN_VALUE, Byte.MAX_VALUE));
+                case UINT8 -> b.put((byte) whole(name, i, v, datatype, 0, 255));
+                case INT16 -> b.putShort((short) whole(name, i, v, datatype, Short.MIN_VALUE, Short.MAX_VALUE));
+                case UINT16 -> b.putShort((short) whole(name, i, v, datatype, 0, 65_535));
+                case INT32 -> b.putInt((int) whole(name, i, v, datatype, Integer.MIN_VALUE, Integer.MAX_VALUE));
+                case UINT32 -> b.putInt((int) whole(name, i, v, datatype, 0, 4_294_967_295L));
+                case INT64 -> b.putLong(whole(name, i, v, datatype, Long.MIN_VALUE, Long.MAX_VALUE));
+                case UINT64 -> b.putLong(unsigned64(name, i, v));
+                case FP32 -> b.putFloat((float) real(name, i, v, datatype));
+                case FP64 -> b.putDouble(real(name, i, v, datatype));
                 default -> throw new IllegalStateException(datatype.name());
             }
         }
         b.flip();
         return Tensor.ofBuffer(name, datatype, shape, b);
+    }
+
+    private static final BigInteger UINT64_MAX = BigInteger.ONE.shiftLeft(64).subtract(BigInteger.ONE);
+
+    /**
+     * A JSON element as a whole number within [min, max]. Anything else (text, a fraction, a value the
+     * datatype cannot hold) is the caller's error: read as it was (0, cut, wrapped) it would be a silent
+     * wrong answer.
+     */
+    private static long whole(String name, int i, JsonNode v, Datatype datatype, long min, long max) {
+        BigInteger x = integral(v);
+        if (x == null || x.compareTo(BigInteger.valueOf(min)) < 0 || x.compareTo(BigInteger.valueOf(max)) > 0) {
+            throw notA(name, i, v, datatype, "a whole number from " + min + " to " + max);
+        }
+        return x.longValue();
+    }
+
+    private static long unsigned64(String name, int i, JsonNode v) {
+        BigInteger x = integral(v);
+        if (x == null || x.signum() < 0 || x.compareTo(UINT64_MAX) > 0) {
+            throw notA(name, i, v, Datatype.UINT64, "a whole number from 0 to " + UINT64_MAX);
+        }
+        return x.longValue();
+    }
+
+    /** The element's value when it is a whole number (1 or 1.0), else null. */
+    private static BigInteger integral(JsonNode v) {
+        if (v.isIntegralNumber()) {
+            return v.canConvertToLong() ? BigInteger.valueOf(v.longValue()) : v.bigIntegerValue();
+        }
+        if (v.isNumber()) {
+            BigDecimal d = v.decimalValue();
+            return d.signum() == 0 || d.stripTrailingZeros().scale() <= 0 ? d.toBigInteger() : null;
+        }
+        return null;
+    }
+
+    /** A number, or "NaN", "Infinity", "-Infinity", as answers carry those values. */
+    private static double real(String name, int i, JsonNode v, Datatype datatype) {
+        if (v.isNumber()) {
+            return v.doubleValue();
+        }
+        if (v.isTextual()) {
+            switch (v.textValue()) {
+                case "NaN" -> {
+                    return Double.NaN;
+                }
+                case "Infinity" -> {
+                    return Double.POSITIVE_INFINITY;
+                }
+                case "-Infinity" -> {
+                    return Double.NEGATIVE_INFINITY;
+                }
+                default -> {
+                    // refused below
+                }
+            }
+        }
+        throw notA(name, i, v, datatype, "a number (or \"NaN\", \"Infinity\", \"-Infinity\")");
+    }
+
+    private static InferenceException notA(String name, int i, JsonNode v, Datatype datatype, String wanted) {
+        String shown = v.toString();
+        return InferenceException.invalid("input '" + name + "' element " + i + " is "
+                + (shown.length() > 40 ? shown.substring(0, 40) + "..." : shown) + "; " + datatype + " takes " + wanted);
     }
 
     private static void flatten(JsonNode node, List<JsonNode> into) {
