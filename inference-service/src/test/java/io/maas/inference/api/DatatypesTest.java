@@ -85,6 +85,20 @@ class DatatypesTest extends GrpcTestSupport {
     }
 
     @Test
+    void typedContentsTheirDatatypeCannotHoldAreRefusedNotWrapped() {
+        ModelInferRequest.Builder int8 = ModelInferRequest.newBuilder().setModelName("identity");
+        int8.addInputs(input("IN_INT8", "INT8", 1, 2).toBuilder()
+                .setContents(InferTensorContents.newBuilder().addIntContents(5).addIntContents(300)));
+        assertStatus(io.grpc.Status.Code.INVALID_ARGUMENT, () -> stub().modelInfer(int8.build()),
+                "'IN_INT8' element 1 is 300", "INT8 takes a whole number from -128 to 127");
+        ModelInferRequest.Builder uint16 = ModelInferRequest.newBuilder().setModelName("identity");
+        uint16.addInputs(input("IN_UINT16", "UINT16", 1, 1).toBuilder()
+                .setContents(InferTensorContents.newBuilder().addUintContents(-1)));
+        assertStatus(io.grpc.Status.Code.INVALID_ARGUMENT, () -> stub().modelInfer(uint16.build()),
+                "element 0 is 4294967295", "from 0 to 65535");
+    }
+
+    @Test
     void fp16HasNoTypedContentsField() {
         ModelInferRequest.Builder request = ModelInferRequest.newBuilder().setModelName("identity");
         request.addInputs(input("IN_FP16", "FP16", 1, 1).toBuilder()

@@ -172,12 +172,12 @@ public final class ProtoTensors {
         for (int i = 0; i < count; i++) {
             switch (datatype) {
                 case BOOL -> b.put((byte) (c.getBoolContents(i) ? 1 : 0));
-                case INT8 -> b.put((byte) c.getIntContents(i));
-                case INT16 -> b.putShort((short) c.getIntContents(i));
+                case INT8 -> b.put((byte) within(name, i, datatype, c.getIntContents(i), Byte.MIN_VALUE, Byte.MAX_VALUE));
+                case INT16 -> b.putShort((short) within(name, i, datatype, c.getIntContents(i), Short.MIN_VALUE, Short.MAX_VALUE));
                 case INT32 -> b.putInt(c.getIntContents(i));
                 case INT64 -> b.putLong(c.getInt64Contents(i));
-                case UINT8 -> b.put((byte) c.getUintContents(i));
-                case UINT16 -> b.putShort((short) c.getUintContents(i));
+                case UINT8 -> b.put((byte) within(name, i, datatype, Integer.toUnsignedLong(c.getUintContents(i)), 0, 255));
+                case UINT16 -> b.putShort((short) within(name, i, datatype, Integer.toUnsignedLong(c.getUintContents(i)), 0, 65_535));
                 case UINT32 -> b.putInt(c.getUintContents(i));
                 case UINT64 -> b.putLong(c.getUint64Contents(i));
                 case FP32 -> b.putFloat(c.getFp32Contents(i));
@@ -187,5 +187,14 @@ public final class ProtoTensors {
         }
         b.flip();
         return Tensor.ofBuffer(name, datatype, shape, b);
+    }
+
+    /** A typed-contents value its datatype cannot hold is the caller's error, never wrapped silently. */
+    private static long within(String name, int i, Datatype datatype, long value, long min, long max) {
+        if (value < min || value > max) {
+            throw InferenceException.invalid("input '" + name + "' element " + i + " is " + value + "; " + datatype
+                    + " takes a whole number from " + min + " to " + max);
+        }
+        return value;
     }
 }
