@@ -117,14 +117,14 @@ public class InferenceRestResource {
     @POST
     @Path("/models/{model}/infer")
     public CompletionStage<Response> infer(@PathParam("model") String model,
-                                           @HeaderParam(JsonTensors.HEADER_LENGTH) Integer headerLength, byte[] body) {
+                                           @HeaderParam(JsonTensors.HEADER_LENGTH) String headerLength, byte[] body) {
         return infer(model, "", headerLength, body);
     }
 
     @POST
     @Path("/models/{model}/versions/{version}/infer")
     public CompletionStage<Response> infer(@PathParam("model") String model, @PathParam("version") String version,
-                                           @HeaderParam(JsonTensors.HEADER_LENGTH) Integer headerLength,
+                                           @HeaderParam(JsonTensors.HEADER_LENGTH) String headerLength,
                                            byte[] body) {
         try {
             JsonTensors.ParsedRequest parsed = JsonTensors.decode(body, headerLength);

@@ -80,6 +80,8 @@ class InferenceRestTest {
                 .body("error", containsString("1 values in data but shape [1, 15] needs 15"));
         given().body("not json").post("/v2/models/simple/infer").then().statusCode(400)
                 .body("error", containsString("not valid JSON"));
+        given().header("Inference-Header-Content-Length", "abc").body("{}").post("/v2/models/simple/infer").then()
+                .statusCode(400).body("error", containsString("Inference-Header-Content-Length is 'abc'"));
         given().get("/v2/models/simple/versions/7").then().statusCode(404);
         // values the model refuses: the caller's fault, 400 with ONNX Runtime's message
         given().body("{\"inputs\":[{\"name\":\"input_ids\",\"shape\":[1,3],\"datatype\":\"INT64\",\"data\":[101,999999,102]},"

@@ -44,22 +44,29 @@ public final class JsonTensors {
     public record Body(byte[] json, byte[] binary) {
     }
 
-    public static ParsedRequest decode(byte[] body, Integer headerLength) {
-        int jsonLength = headerLength == null ? body.length : headerLength;
+    /** @param headerLength the Inference-Header-Content-Length header, null when the body is all JSON */
+    public static ParsedRequest decode(byte[] body, String headerLength) {
+        long jsonLength;
+        try {
+            jsonLength = headerLength == null ? body.length : Long.parseLong(headerLength.trim());
+        } catch (NumberFormatException e) {
+            throw InferenceException.invalid(HEADER_LENGTH + " is '" + headerLength + "'; it must be the JSON"
+                    + " header's length in bytes");
+        }
         if (jsonLength < 0 || jsonLength > body.length) {
             throw InferenceException.invalid(HEADER_LENGTH + " is " + jsonLength + " but the body has "
                     + body.length + " bytes");
         }
         JsonNode root;
         try {
-            root = JSON.readTree(body, 0, jsonLength);
+            root = JSON.readTree(body, 0, (int) jsonLength);
         } catch (IOException e) {
             throw InferenceException.invalid("request body is not valid JSON: " + e.getMessage());
         }
         if (root == null || !root.isObject()) {
             throw InferenceException.invalid("request body must be a JSON object with \"inputs\"");
         }
-        ByteBuffer binary = ByteBuffer.wrap(body, jsonLength, body.length - jsonLength).slice();
+        ByteBuffer binary = ByteBuffer.wrap(body, (int) jsonLength, body.length - (int) jsonLength).slice();
         List<Tensor> inputs = new ArrayList<>();
         for (JsonNode in : root.path("inputs")) {
             inputs.add(decodeInput(in, binary));
