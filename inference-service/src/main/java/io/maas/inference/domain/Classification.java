@@ -15,6 +15,9 @@ public final class Classification {
     }
 
     /** @throws InferenceException INVALID_ARGUMENT when the output is not a numeric [rows, classes] tensor */
+    /** Labels one classified output may answer in one call (a batch of 64 over 1,000 classes, all of them: 64,000). */
+    public static final long MAX_LABELS = 100_000;
+
     public static Tensor topK(Tensor out, int k, List<String> labels) {
         if (out.datatype() == Datatype.BYTES || out.datatype() == Datatype.BOOL || out.shape().length < 1) {
             throw InferenceException.invalid("output '" + out.name() + "' (" + out.datatype()
@@ -27,6 +30,12 @@ public final class Classification {
                     + "; ask for 1 or more classes");
         }
         int keep = (int) Math.min(k, classes);
+        if (rows * keep > MAX_LABELS) {
+            // one label string per answer: a huge k on a large output (a transformer's hidden states) ran a pod out of heap
+            throw InferenceException.invalid("classification of output '" + out.name() + "' would answer " + rows * keep
+                    + " labels (" + rows + " rows x " + keep + " classes of " + classes + "); at most " + MAX_LABELS
+                    + " per output in one call: ask for fewer classes, or classify an output of class scores");
+        }
         double[] values = Numbers.toDoubles(out);
         byte[][] answer = new byte[(int) (rows * keep)][];
         for (int r = 0; r < rows; r++) {

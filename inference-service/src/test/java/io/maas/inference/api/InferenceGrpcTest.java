@@ -216,6 +216,19 @@ class InferenceGrpcTest extends GrpcTestSupport {
         }
     }
 
+    /** One label string per answer: asking for every class of a large output is refused, not run out of memory. */
+    @Test
+    void classifyingALargeOutputIntoTooManyLabelsIsInvalidArgument() {
+        ModelInferRequest request = TestModels.minilm("1", 2, 200).toBuilder()
+                .addOutputs(ModelInferRequest.InferRequestedOutputTensor.newBuilder().setName("last_hidden_state")
+                        .putParameters("classification", io.maas.proto.inference.InferParameter.newBuilder()
+                                .setInt64Param(1_000_000_000).build()))
+                .build();
+        assertStatus(Status.Code.INVALID_ARGUMENT, () -> stub().modelInfer(request),
+                "would answer 153600 labels (2 rows x 76800 classes", "at most 100000", "ask for fewer classes");
+        assertEquals(List.of(2L, 12L, 384L), stub().modelInfer(TestModels.minilm("1", 2, 12)).getOutputs(0).getShapeList());
+    }
+
     @Test
     void oversizedMessageIsRefusedWithResourceExhausted() {
         // 20 MiB of raw bytes: above the 16 MiB default limit, refused as its length prefix arrives.
