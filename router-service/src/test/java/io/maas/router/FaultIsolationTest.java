@@ -133,6 +133,8 @@ class FaultIsolationTest {
                     "maas.static-endpoints", endpoints.toString(),
                     "maas.balancer.max-message-bytes", "" + MAX_MESSAGE,
                     "maas.balancer.max-request-bytes-in-flight", "" + 2 * MAX_MESSAGE,
+                    // 1 MiB of unread answers per connection
+                    "maas.balancer.max-answer-bytes-waiting", "" + 4 * 1024 * 1024,
                     // a strict guard: any caller error counted as the canary's would abort it
                     "maas.canary.window-seconds", "10",
                     "maas.canary.min-requests", "20",
@@ -335,6 +337,60 @@ class FaultIsolationTest {
             router.shutdownNow();
         }
         assertEquals(0, counter("maas.router.ejections"), "large requests ejected a pod");
+    }
+
+    /** A caller that stops reading its answers makes the router hold them only up to a bound. */
+    @Test
+    @Order(0)
+    void aCallerThatDoesNotReadItsAnswersIsRefusedMoreOfThem() throws Exception {
+        // a 1 KiB HTTP/2 window and no message ever requested: the answers wait in the router
+        ManagedChannel slow = io.grpc.netty.NettyChannelBuilder.forAddress("127.0.0.1", dataPlane.port()).usePlaintext()
+                .flowControlWindow(1024).build();
+        ManagedChannel router = Cluster.channel(dataPlane.port());
+        double refusedBefore = counter("maas.router.answers.refused");
+        ModelInferRequest request = minilm(256, false, "1"); // a 393 KB answer
+        List<ClientCall<ModelInferRequest, ModelInferResponse>> calls = new ArrayList<>();
+        try {
+            for (int i = 1; i <= 2; i++) {
+                calls.add(unread(slow, request, new java.util.concurrent.CompletableFuture<>()));
+                long atLeast = i * 380_000L;
+                Await.until("answer " + i + " waits in the router", () -> dataPlane.answersWaiting() >= atLeast);
+            }
+            // a third would take this connection past 1 MiB: refused, saying why
+            var closed = new java.util.concurrent.CompletableFuture<Status>();
+            calls.add(unread(slow, request, closed));
+            Status status = closed.get(30, TimeUnit.SECONDS);
+            assertEquals(Status.Code.RESOURCE_EXHAUSTED, status.getCode(), status.toString());
+            assertTrue(status.getDescription().contains("has not read") && status.getDescription().contains("MAAS_MAX_ANSWER_BYTES_WAITING"),
+                    status.toString());
+            assertEquals(refusedBefore + 1, counter("maas.router.answers.refused"));
+            // a caller that reads gets its answers meanwhile
+            for (int i = 0; i < 3; i++) {
+                assertEquals(1, stub(router, Map.of()).modelInfer(request).getOutputsCount());
+            }
+        } finally {
+            calls.forEach(c -> c.cancel("done", null));
+            slow.shutdownNow();
+            router.shutdownNow();
+        }
+        Await.until("the unread answers are dropped with their connection", () -> dataPlane.answersWaiting() == 0);
+        assertEquals(0, counter("maas.router.ejections"), "an unread answer ejected a pod");
+    }
+
+    /** Starts a call whose answer is never read (no message requested); {@code closed} gets its status. */
+    static ClientCall<ModelInferRequest, ModelInferResponse> unread(ManagedChannel ch, ModelInferRequest request,
+            java.util.concurrent.CompletableFuture<Status> closed) {
+        ClientCall<ModelInferRequest, ModelInferResponse> call = ch.newCall(GRPCInferenceServiceGrpc.getModelInferMethod(),
+                CallOptions.DEFAULT.withDeadlineAfter(120, TimeUnit.SECONDS));
+        call.start(new ClientCall.Listener<>() {
+            @Override
+            public void onClose(Status status, Metadata trailers) {
+                closed.complete(status);
+            }
+        }, new Metadata());
+        call.sendMessage(request);
+        call.halfClose();
+        return call;
     }
 
     /** From the budget itself: a gauge of a Quarkus app started earlier in this JVM may shadow the metric's. */

@@ -267,6 +267,14 @@ public interface RouterConfig {
         @WithDefault("268435456")
         long maxRequestBytesInFlight();
 
+        /**
+         * Answer bytes the router holds for callers that do not read them (their HTTP/2 window closed),
+         * over all connections; one connection may hold a quarter of it. Past either, an answer is replaced
+         * by RESOURCE_EXHAUSTED (MAAS_MAX_ANSWER_BYTES_WAITING).
+         */
+        @WithDefault("268435456")
+        long maxAnswerBytesWaiting();
+
         /** On shutdown, how long in-flight calls may take to finish. */
         @WithDefault("20")
         int drainSeconds();

@@ -73,6 +73,24 @@ public class RouterMetrics implements CanaryEvents, ForwardingEvents, FrontDoor.
         overBudget.increment();
     }
 
+    private Counter answersRefused;
+
+    /**
+     * maas_router_answers_waiting_bytes: answer bytes held for callers that have not read them yet;
+     * maas_router_answers_refused_total counts answers replaced by RESOURCE_EXHAUSTED because of it.
+     */
+    public void answersWaiting(java.util.concurrent.atomic.AtomicLong waiting) {
+        Gauge.builder("maas.router.answers.waiting", waiting, java.util.concurrent.atomic.AtomicLong::get).baseUnit("bytes")
+                .description("Answer bytes the router holds for callers that have not read them").register(registry);
+        answersRefused = Counter.builder("maas.router.answers.refused")
+                .description("Answers replaced by RESOURCE_EXHAUSTED: their caller had not read earlier ones "
+                        + "(MAAS_MAX_ANSWER_BYTES_WAITING)").register(registry);
+    }
+
+    public void answerRefused() {
+        answersRefused.increment();
+    }
+
     /** maas_router_tenant_requests_total{tenant,model,code}: a tenant's forwarded calls. */
     @Override
     public void tenantCall(String tenant, String model, StatusCode status) {

@@ -12,9 +12,11 @@ import io.maas.router.adapters.Http2Frames;
 import io.maas.router.domain.StatusCode;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.http2.AbstractHttp2ConnectionHandlerBuilder;
 import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2Connection;
+import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2ConnectionAdapter;
 import io.netty.handler.codec.http2.Http2ConnectionDecoder;
 import io.netty.handler.codec.http2.Http2ConnectionEncoder;
@@ -303,10 +305,21 @@ final class FrontConnection extends Http2ConnectionHandler {
         if (!open(streamId, data)) {
             return;
         }
+        if (data != null && !server.answerFits(answersWaiting, data.readableBytes())) {
+            String why = "the caller has not read " + RequestBudget.mib(answersWaiting) + " of earlier answers on this"
+                    + " connection (HTTP/2 window closed) and the router holds " + RequestBudget.mib(server.answersWaiting())
+                    + " for such callers (MAAS_MAX_ANSWER_BYTES_WAITING): this answer of " + RequestBudget.mib(data.readableBytes())
+                    + " is dropped; read answers as they come";
+            data.release();
+            encoder().writeHeaders(ctx, streamId, GrpcWire.withStatus(GrpcWire.responseHeaders(),
+                    StatusCode.RESOURCE_EXHAUSTED, why), 0, true, ctx.newPromise());
+            flush(ctx);
+            return;
+        }
         boolean alone = data == null && trailers == null;
         encoder().writeHeaders(ctx, streamId, headers, 0, alone, ctx.newPromise());
         if (data != null) {
-            encoder().writeData(ctx, streamId, data, 0, trailers == null, ctx.newPromise());
+            writeAnswerData(streamId, data, trailers == null);
         }
         if (trailers != null) {
             encoder().writeHeaders(ctx, streamId, trailers, 0, true, ctx.newPromise());
@@ -335,13 +348,36 @@ final class FrontConnection extends Http2ConnectionHandler {
         if (!open(streamId, data)) {
             return;
         }
+        if (data != null && !server.answerFits(answersWaiting, data.readableBytes())) {
+            // mid-stream there is no status to send: the stream is reset, which drops what waits on it
+            data.release();
+            resetStream(ctx, streamId, Http2Error.ENHANCE_YOUR_CALM.code(), ctx.newPromise());
+            flush(ctx);
+            return;
+        }
         if (headers != null) {
             encoder().writeHeaders(ctx, streamId, headers, 0, false, ctx.newPromise());
         }
         if (data != null) {
-            encoder().writeData(ctx, streamId, data, 0, false, ctx.newPromise());
+            writeAnswerData(streamId, data, false);
         }
         flush(ctx);
+    }
+
+    /** Answer bytes written to this caller's streams and not yet on the wire (event loop only). */
+    private long answersWaiting;
+
+    /** Writes answer data, counted as waiting until it is on the wire (or dropped with its stream). */
+    private void writeAnswerData(int streamId, ByteBuf data, boolean endStream) {
+        int n = data.readableBytes();
+        answersWaiting += n;
+        server.answersWaiting(n);
+        ChannelPromise written = ctx.newPromise();
+        written.addListener(done -> {
+            answersWaiting -= n;
+            server.answersWaiting(-n);
+        });
+        encoder().writeData(ctx, streamId, data, 0, endStream, written);
     }
 
     private final Http2Frames frames = new Http2Frames() {
