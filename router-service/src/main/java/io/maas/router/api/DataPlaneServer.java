@@ -182,10 +182,11 @@ public class DataPlaneServer {
     /**
      * Whether an answer of {@code bytes} may wait for a connection that has {@code connectionWaiting} bytes
      * of answers its caller has not read: within MAAS_MAX_ANSWER_BYTES_WAITING over all connections, and a
-     * quarter of it for a connection with answers already waiting. A caller that stops reading would
-     * otherwise make the router hold every answer it asks for, until the router runs out of memory.
+     * quarter of it for a connection with answers already waiting; counted as refused when not. A caller
+     * that stops reading would otherwise make the router hold every answer it asks for, until the router
+     * runs out of memory.
      */
-    boolean answerFits(long connectionWaiting, long bytes) {
+    boolean admitAnswer(long connectionWaiting, long bytes) {
         long all = answersWaiting.get();
         boolean fits = all == 0 || all + bytes <= maxAnswersWaiting;
         if (connectionWaiting > 0) {

@@ -305,7 +305,7 @@ final class FrontConnection extends Http2ConnectionHandler {
         if (!open(streamId, data)) {
             return;
         }
-        if (data != null && !server.answerFits(answersWaiting, data.readableBytes())) {
+        if (data != null && !server.admitAnswer(answersWaiting, data.readableBytes())) {
             String why = "the caller has not read " + RequestBudget.mib(answersWaiting) + " of earlier answers on this"
                     + " connection (HTTP/2 window closed) and the router holds " + RequestBudget.mib(server.answersWaiting())
                     + " for such callers (MAAS_MAX_ANSWER_BYTES_WAITING): this answer of " + RequestBudget.mib(data.readableBytes())
@@ -348,7 +348,7 @@ final class FrontConnection extends Http2ConnectionHandler {
         if (!open(streamId, data)) {
             return;
         }
-        if (data != null && !server.answerFits(answersWaiting, data.readableBytes())) {
+        if (data != null && !server.admitAnswer(answersWaiting, data.readableBytes())) {
             // mid-stream there is no status to send: the stream is reset, which drops what waits on it
             data.release();
             resetStream(ctx, streamId, Http2Error.ENHANCE_YOUR_CALM.code(), ctx.newPromise());

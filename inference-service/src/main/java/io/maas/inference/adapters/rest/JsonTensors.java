@@ -195,6 +195,14 @@ public final class JsonTensors {
      * wrong answer.
      */
     private static long whole(String name, int i, JsonNode v, Datatype datatype, long min, long max) {
+        if (v.isIntegralNumber() && v.canConvertToLong()) {
+            // the usual case, without allocating per element
+            long x = v.longValue();
+            if (x >= min && x <= max) {
+                return x;
+            }
+            throw notA(name, i, v, datatype, "a whole number from " + min + " to " + max);
+        }
         BigInteger x = integral(v);
         if (x == null || x.compareTo(BigInteger.valueOf(min)) < 0 || x.compareTo(BigInteger.valueOf(max)) > 0) {
             throw notA(name, i, v, datatype, "a whole number from " + min + " to " + max);
