@@ -78,6 +78,9 @@ class FaultIsolationTest {
             GRPCInferenceServiceGrpc.getModelInferMethod().toBuilder().setType(MethodDescriptor.MethodType.BIDI_STREAMING).build();
 
     static final int MAX_MESSAGE = 4 * 1024 * 1024;
+
+    @io.quarkus.test.common.http.TestHTTPResource("/")
+    java.net.URL http;
     static final int GOOD_CALLS_PER_CLIENT = 400;
 
     public static class Processes implements QuarkusTestResourceLifecycleManager {
@@ -374,6 +377,94 @@ class FaultIsolationTest {
             router.shutdownNow();
         }
         Await.until("the unread answers are dropped with their connection", () -> dataPlane.answersWaiting() == 0);
+        assertEquals(0, counter("maas.router.ejections"), "an unread answer ejected a pod");
+    }
+
+    /**
+     * Callers that do not read, each within its quarter, together reach the router's whole bound: the
+     * connection holding the most is closed, and a caller that reads is never refused for it.
+     */
+    @Test
+    @Order(0)
+    void whenNonReadersTogetherReachTheBoundTheLargestIsClosed() throws Exception {
+        ManagedChannel router = Cluster.channel(dataPlane.port());
+        double evictedBefore = counter("maas.router.answer.evictions");
+        ModelInferRequest request = minilm(256, false, "1"); // a 393 KB answer
+        List<ManagedChannel> slow = new ArrayList<>();
+        try {
+            // two unread answers on each of six connections: 4.7 MB against the test's 4 MiB
+            for (int c = 0; c < 6 && counter("maas.router.answer.evictions") == evictedBefore; c++) {
+                ManagedChannel ch = io.grpc.netty.NettyChannelBuilder.forAddress("127.0.0.1", dataPlane.port())
+                        .usePlaintext().flowControlWindow(1024).build();
+                slow.add(ch);
+                for (int i = 0; i < 2; i++) {
+                    unread(ch, request, new java.util.concurrent.CompletableFuture<>());
+                    long atLeast = dataPlane.answersWaiting() + 380_000L;
+                    Await.until("an answer waits or a connection is closed", () -> dataPlane.answersWaiting() >= atLeast
+                            || counter("maas.router.answer.evictions") > evictedBefore);
+                }
+                assertEquals(1, stub(router, Map.of()).modelInfer(request).getOutputsCount(), "a reader was refused");
+            }
+            assertEquals(evictedBefore + 1, counter("maas.router.answer.evictions"));
+            // one connection holding two answers (as much as any) is closed, no other (grpc-java holds back
+            // the status of calls with unrequested messages, so the channels tell)
+            Await.until("a connection is closed", () -> slow.stream()
+                    .filter(ch -> ch.getState(false) != io.grpc.ConnectivityState.READY).count() == 1);
+            assertTrue(dataPlane.answersWaiting() <= 4 * 1024 * 1024, "held " + dataPlane.answersWaiting());
+            assertEquals(1, stub(router, Map.of()).modelInfer(request).getOutputsCount());
+        } finally {
+            slow.forEach(ManagedChannel::shutdownNow);
+            router.shutdownNow();
+        }
+        Await.until("the unread answers are dropped with their connections", () -> dataPlane.answersWaiting() == 0);
+        assertEquals(0, counter("maas.router.ejections"), "an unread answer ejected a pod");
+    }
+
+    /**
+     * The REST twin under the same bound: a caller pipelining HTTP/1.1 requests without reading the
+     * answers has its connection closed once it holds its quarter, and the router holds nothing more.
+     */
+    @Test
+    @Order(0)
+    void aRestCallerPipeliningWithoutReadingIsDisconnected() throws Exception {
+        double refusedBefore = counter("maas.router.answers.refused");
+        StringBuilder ids = new StringBuilder("101");
+        for (int k = 1; k < 255; k++) {
+            ids.append(',').append(1000 + 37 * k);
+        }
+        String json = "{\"inputs\":[{\"name\":\"input_ids\",\"shape\":[1,256],\"datatype\":\"INT64\",\"data\":["
+                + ids + ",102]},{\"name\":\"attention_mask\",\"shape\":[1,256],\"datatype\":\"INT64\",\"data\":["
+                + "1,".repeat(255) + "1]},{\"name\":\"token_type_ids\",\"shape\":[1,256],\"datatype\":\"INT64\",\"data\":["
+                + "0,".repeat(255) + "0]}]}"; // a ~1.1 MB JSON answer
+        byte[] body = json.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        byte[] call = ("POST /v2/models/minilm/versions/1/infer HTTP/1.1\r\nHost: router\r\nContent-Type: application/json\r\n"
+                + "Content-Length: " + body.length + "\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        try (java.net.Socket socket = new java.net.Socket()) {
+            socket.setReceiveBufferSize(4096);
+            socket.connect(new java.net.InetSocketAddress("127.0.0.1", http.getPort()));
+            socket.setSoTimeout(30_000);
+            var out = socket.getOutputStream();
+            // more answers than the kernel's buffers and the connection's 1 MiB quarter take, never read
+            for (int i = 0; i < 12 && counter("maas.router.answers.refused") == refusedBefore; i++) {
+                out.write(call);
+                out.write(body);
+                out.flush();
+                Thread.sleep(200);
+            }
+            Await.until("the connection is refused an answer", () -> counter("maas.router.answers.refused") > refusedBefore);
+            Await.until("its answers are dropped", () -> dataPlane.answersWaiting() == 0);
+            // what the kernel had taken is read, then the router's close
+            var in = socket.getInputStream();
+            byte[] sink = new byte[65536];
+            try {
+                while (in.read(sink) >= 0) {
+                    // drain
+                }
+            } catch (java.net.SocketException reset) {
+                // closed with answers unread: a reset is as good as the end
+            }
+        }
+        given().body(TinyModelJson.request(16)).contentType("application/json").post("/v2/models/simple/infer").then().statusCode(200);
         assertEquals(0, counter("maas.router.ejections"), "an unread answer ejected a pod");
     }
 

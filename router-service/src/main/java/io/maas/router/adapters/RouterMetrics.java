@@ -74,17 +74,26 @@ public class RouterMetrics implements CanaryEvents, ForwardingEvents, FrontDoor.
     }
 
     private Counter answersRefused;
+    private Counter answersEvicted;
 
     /**
      * maas_router_answers_waiting_bytes: answer bytes held for callers that have not read them yet;
-     * maas_router_answers_refused_total counts answers replaced by RESOURCE_EXHAUSTED because of it.
+     * maas_router_answers_refused_total counts answers refused because their connection held its share;
+     * maas_router_answer_evictions_total connections closed because they held the most when the whole was reached.
      */
-    public void answersWaiting(java.util.concurrent.atomic.AtomicLong waiting) {
-        Gauge.builder("maas.router.answers.waiting", waiting, java.util.concurrent.atomic.AtomicLong::get).baseUnit("bytes")
+    public void answersWaiting(java.util.function.Supplier<Number> waiting) {
+        Gauge.builder("maas.router.answers.waiting", waiting).baseUnit("bytes")
                 .description("Answer bytes the router holds for callers that have not read them").register(registry);
         answersRefused = Counter.builder("maas.router.answers.refused")
-                .description("Answers replaced by RESOURCE_EXHAUSTED: their caller had not read earlier ones "
-                        + "(MAAS_MAX_ANSWER_BYTES_WAITING)").register(registry);
+                .description("Answers refused: their connection held its share of unread answers "
+                        + "(MAAS_MAX_ANSWER_BYTES_WAITING / 4)").register(registry);
+        answersEvicted = Counter.builder("maas.router.answer.evictions")
+                .description("Caller connections closed: they held the most unread answers when all together reached "
+                        + "MAAS_MAX_ANSWER_BYTES_WAITING").register(registry);
+    }
+
+    public void answerEvicted() {
+        answersEvicted.increment();
     }
 
     public void answerRefused() {

@@ -101,8 +101,8 @@ public class DataPlaneServer {
     void start() {
         maxMessageBytes = config.balancer().maxMessageBytes();
         requestBudget = metrics.requestBudget(new RequestBudget(config.balancer().maxRequestBytesInFlight()));
-        maxAnswersWaiting = config.balancer().maxAnswerBytesWaiting();
-        metrics.answersWaiting(answersWaiting);
+        unreadAnswers = new UnreadAnswers(config.balancer().maxAnswerBytesWaiting(), metrics::answerRefused, metrics::answerEvicted);
+        metrics.answersWaiting(unreadAnswers::total);
         // the beans themselves, not their CDI client proxies: every call uses them on the event loop
         forwarding = ClientProxy.unwrap(forwarding);
         mirror = ClientProxy.unwrap(mirror);
@@ -166,36 +166,16 @@ public class DataPlaneServer {
         metrics.overBudget();
     }
 
-    /** Answer bytes written to callers' streams and not yet on the wire, over every connection. */
-    private final java.util.concurrent.atomic.AtomicLong answersWaiting = new java.util.concurrent.atomic.AtomicLong();
-    private long maxAnswersWaiting;
+    private UnreadAnswers unreadAnswers;
 
-    /** Public for tests. */
+    /** The bound on answers callers leave unread, gRPC's and the REST twin's. */
+    UnreadAnswers unreadAnswers() {
+        return unreadAnswers;
+    }
+
+    /** Answer bytes held for callers that have not read them, over every connection; public for tests. */
     public long answersWaiting() {
-        return answersWaiting.get();
-    }
-
-    void answersWaiting(long delta) {
-        answersWaiting.addAndGet(delta);
-    }
-
-    /**
-     * Whether an answer of {@code bytes} may wait for a connection that has {@code connectionWaiting} bytes
-     * of answers its caller has not read: within MAAS_MAX_ANSWER_BYTES_WAITING over all connections, and a
-     * quarter of it for a connection with answers already waiting; counted as refused when not. A caller
-     * that stops reading would otherwise make the router hold every answer it asks for, until the router
-     * runs out of memory.
-     */
-    boolean admitAnswer(long connectionWaiting, long bytes) {
-        long all = answersWaiting.get();
-        boolean fits = all == 0 || all + bytes <= maxAnswersWaiting;
-        if (connectionWaiting > 0) {
-            fits = fits && connectionWaiting + bytes <= maxAnswersWaiting / 4;
-        }
-        if (!fits) {
-            metrics.answerRefused();
-        }
-        return fits;
+        return unreadAnswers.total();
     }
 
     /** The {@link FrontConnection.Call} for a new stream, by its path; null after refusing it. */

@@ -242,6 +242,8 @@ final class FrontConnection extends Http2ConnectionHandler {
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) throws Exception {
         this.ctx = ctx;
+        server.unreadAnswers().holding(unread);
+        ctx.channel().closeFuture().addListener(closed -> server.unreadAnswers().released(unread));
         super.handlerAdded(ctx);
         if (ctx.channel().isActive()) {
             growConnectionWindow();
@@ -305,11 +307,8 @@ final class FrontConnection extends Http2ConnectionHandler {
         if (!open(streamId, data)) {
             return;
         }
-        if (data != null && !server.admitAnswer(answersWaiting, data.readableBytes())) {
-            String why = "the caller has not read " + RequestBudget.mib(answersWaiting) + " of earlier answers on this"
-                    + " connection (HTTP/2 window closed) and the router holds " + RequestBudget.mib(server.answersWaiting())
-                    + " for such callers (MAAS_MAX_ANSWER_BYTES_WAITING): this answer of " + RequestBudget.mib(data.readableBytes())
-                    + " is dropped; read answers as they come";
+        if (data != null && !server.unreadAnswers().admit(unread, data.readableBytes())) {
+            String why = server.unreadAnswers().why(unread, data.readableBytes());
             data.release();
             encoder().writeHeaders(ctx, streamId, GrpcWire.withStatus(GrpcWire.responseHeaders(),
                     StatusCode.RESOURCE_EXHAUSTED, why), 0, true, ctx.newPromise());
@@ -348,7 +347,7 @@ final class FrontConnection extends Http2ConnectionHandler {
         if (!open(streamId, data)) {
             return;
         }
-        if (data != null && !server.admitAnswer(answersWaiting, data.readableBytes())) {
+        if (data != null && !server.unreadAnswers().admit(unread, data.readableBytes())) {
             // mid-stream there is no status to send: the stream is reset, which drops what waits on it
             data.release();
             resetStream(ctx, streamId, Http2Error.ENHANCE_YOUR_CALM.code(), ctx.newPromise());
@@ -364,18 +363,33 @@ final class FrontConnection extends Http2ConnectionHandler {
         flush(ctx);
     }
 
-    /** Answer bytes written to this caller's streams and not yet on the wire (event loop only). */
-    private long answersWaiting;
+    /** Answer bytes written to this caller's streams and not yet on the wire (written on the event loop only). */
+    private volatile long answersWaiting;
+
+    /** This connection under the router's bound on unread answers; registered while the channel is open. */
+    private final UnreadAnswers.Holder unread = new UnreadAnswers.Holder() {
+        @Override
+        public long waiting() {
+            return answersWaiting;
+        }
+
+        @Override
+        public void evict(String why) {
+            // from this handler's context down: the channel's own close would go through this handler's
+            // graceful HTTP/2 shutdown, which waits for streams whose answers the caller does not read
+            ctx.close();
+        }
+    };
 
     /** Writes answer data, counted as waiting until it is on the wire (or dropped with its stream). */
     private void writeAnswerData(int streamId, ByteBuf data, boolean endStream) {
         int n = data.readableBytes();
         answersWaiting += n;
-        server.answersWaiting(n);
+        server.unreadAnswers().waiting(n);
         ChannelPromise written = ctx.newPromise();
         written.addListener(done -> {
             answersWaiting -= n;
-            server.answersWaiting(-n);
+            server.unreadAnswers().waiting(-n);
         });
         encoder().writeData(ctx, streamId, data, 0, endStream, written);
     }

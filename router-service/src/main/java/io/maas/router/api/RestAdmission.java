@@ -8,7 +8,6 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 import io.maas.auth.Caller;
 import io.maas.auth.Operation;
-import io.maas.auth.Presented;
 import io.maas.auth.RequestBudget;
 import io.maas.router.adapters.HttpStatuses;
 import io.maas.router.domain.Forwarding;
@@ -30,7 +29,7 @@ import io.vertx.ext.web.RoutingContext;
  * take from ({@link DataPlaneServer#requestBudget()}), and given back when the response ends (a body of
  * at most {@link RequestBudget#FREE_BYTES} is not counted). Without it, callers sending large bodies at
  * once, slowly or not, fill the router's memory; without authenticating first, unknown callers could
- * fill the budget. A call that would pass the budget gets 429 at once, with why, and its body is not read. The caller goes to {@link RestForwarder} with the request
+ * fill the budget. A call that would pass the budget gets 429 at once, with why, and its body is not read. The caller goes to {@link RestInference} with the request
  * ({@link #caller}).
  */
 @ApplicationScoped
@@ -63,8 +62,7 @@ public class RestAdmission {
         HttpServerRequest http = rc.request();
         Caller caller;
         try {
-            caller = forwarding.authenticate(RestForwarder.presented(http, http.getHeader(Presented.AUTHORIZATION),
-                    http.getHeader(Presented.API_KEY)), Operation.INFER);
+            caller = forwarding.authenticate(RestForwarder.presented(http), Operation.INFER);
         } catch (Forwarding.Refused e) {
             end(rc, HttpStatuses.http(e.outcome().code()), e.getMessage());
             return;

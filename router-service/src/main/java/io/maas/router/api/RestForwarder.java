@@ -26,7 +26,6 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
-import io.vertx.ext.web.RoutingContext;
 import io.maas.auth.Caller;
 import io.maas.auth.Operation;
 import io.maas.auth.Presented;
@@ -56,7 +55,7 @@ import io.maas.router.domain.Upstream;
 @Path("/v2")
 public class RestForwarder {
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_.\\-]{1,200}");
-    private static final String HEADER_LENGTH = "Inference-Header-Content-Length";
+    static final String HEADER_LENGTH = "Inference-Header-Content-Length";
 
     @Inject
     Forwarding forwarding;
@@ -82,7 +81,26 @@ public class RestForwarder {
     }
 
     /** A pod's answer, read in full. */
-    private record Reply(int status, String contentType, String headerLength, byte[] body) {
+    /** A pod's answer, read in full. */
+    private record Reply(int status, String contentType, String headerLength, Buffer body) {
+    }
+
+    /**
+     * What the REST twin answers: a pod's answer passed through or the router's own, with the target
+     * that served it (for the version and track headers) when one was chosen, and Retry-After (whole
+     * seconds) when a quota says when to come back. Metadata answers go out as JAX-RS responses
+     * ({@link #response}); inference answers are written by {@link RestInference}, which holds them
+     * only while the caller reads.
+     */
+    record Answer(int status, String contentType, String headerLength, Buffer body, Target target, long retryAfterSeconds) {
+        static Answer error(int status, String message) {
+            return new Answer(status, MediaType.APPLICATION_JSON, null, Buffer.buffer(errorJson(message)), null, 0);
+        }
+
+        static Answer refused(Forwarding.Refused e) {
+            return new Answer(HttpStatuses.http(e.outcome().code()), MediaType.APPLICATION_JSON, null,
+                    Buffer.buffer(errorJson(e.getMessage())), null, (e.retryAfterMillis() + 999) / 1000);
+        }
     }
 
     @GET
@@ -97,53 +115,42 @@ public class RestForwarder {
         return Response.status(state.ready() ? 200 : 503).build();
     }
 
-    @POST
-    @Path("/models/{model}/infer")
-    public CompletionStage<Response> infer(@PathParam("model") String model, @Context HttpHeaders headers,
-                                           @Context RoutingContext rc, byte[] body) {
-        return forward("POST", model, "", "/infer", headers, rc.request(), RestAdmission.caller(rc), body);
-    }
-
-    @POST
-    @Path("/models/{model}/versions/{version}/infer")
-    public CompletionStage<Response> infer(@PathParam("model") String model, @PathParam("version") String version,
-                                           @Context HttpHeaders headers, @Context RoutingContext rc, byte[] body) {
-        return forward("POST", model, version, "/infer", headers, rc.request(), RestAdmission.caller(rc), body);
-    }
+    // Inference calls (POST .../infer) are served by RestInference, which reads their bodies and
+    // writes their answers itself.
 
     @GET
     @Path("/models/{model}")
-    public CompletionStage<Response> metadata(@PathParam("model") String model, @Context HttpHeaders headers, @Context HttpServerRequest request) {
-        return forward("GET", model, "", "", headers, request, null, null);
+    public CompletionStage<Response> metadata(@PathParam("model") String model, @Context HttpServerRequest request) {
+        return forward("GET", model, "", "", request, null, null).thenApply(RestForwarder::response);
     }
 
     @GET
     @Path("/models/{model}/versions/{version}")
     public CompletionStage<Response> metadata(@PathParam("model") String model, @PathParam("version") String version,
-                                              @Context HttpHeaders headers, @Context HttpServerRequest request) {
-        return forward("GET", model, version, "", headers, request, null, null);
+                                              @Context HttpServerRequest request) {
+        return forward("GET", model, version, "", request, null, null).thenApply(RestForwarder::response);
     }
 
     @GET
     @Path("/models/{model}/{what: ready|config}")
     public CompletionStage<Response> modelInfo(@PathParam("model") String model, @PathParam("what") String what,
-                                               @Context HttpHeaders headers, @Context HttpServerRequest request) {
-        return forward("GET", model, "", "/" + what, headers, request, null, null);
+                                               @Context HttpServerRequest request) {
+        return forward("GET", model, "", "/" + what, request, null, null).thenApply(RestForwarder::response);
     }
 
     @GET
     @Path("/models/{model}/versions/{version}/{what: ready|config}")
     public CompletionStage<Response> modelInfo(@PathParam("model") String model, @PathParam("version") String version,
-                                               @PathParam("what") String what, @Context HttpHeaders headers, @Context HttpServerRequest request) {
-        return forward("GET", model, version, "/" + what, headers, request, null, null);
+                                               @PathParam("what") String what, @Context HttpServerRequest request) {
+        return forward("GET", model, version, "/" + what, request, null, null).thenApply(RestForwarder::response);
     }
 
     /** The models and versions the caller may see (the v2 repository extension's index). */
     @POST
     @Path("/repository/index")
-    public Response index(@Context HttpHeaders headers, @Context HttpServerRequest request) {
+    public Response index(@Context HttpServerRequest request) {
         try {
-            Caller caller = forwarding.authenticate(presented(headers, request), Operation.METADATA);
+            Caller caller = forwarding.authenticate(presented(request), Operation.METADATA);
             StringBuilder json = new StringBuilder("[");
             for (Forwarding.Listed l : forwarding.index(caller)) {
                 json.append(json.length() > 1 ? "," : "").append("{\"name\":\"").append(l.model())
@@ -152,69 +159,79 @@ public class RestForwarder {
             }
             return Response.ok(json.append(']').toString().getBytes(StandardCharsets.UTF_8), MediaType.APPLICATION_JSON).build();
         } catch (Forwarding.Refused e) {
-            return refused(e);
+            return response(Answer.refused(e));
         }
     }
 
     /** Admin-only, and the pods' business: refused here with the way to do it. */
     @POST
     @Path("/repository/models/{model}/{action: load|unload}")
-    public Response repository(@PathParam("model") String model, @Context HttpHeaders headers,
-                               @Context HttpServerRequest request) {
+    public Response repository(@PathParam("model") String model, @Context HttpServerRequest request) {
         try {
-            Caller caller = forwarding.authenticate(presented(headers, request), Operation.ADMIN);
+            Caller caller = forwarding.authenticate(presented(request), Operation.ADMIN);
             forwarding.authorizeAdmin(caller, model);
-            return error(501, "the router does not load or unload models: each inference pod loads its repository "
-                    + "(deploy a version with the registry and helm, or call a pod's repository API with an admin key)");
+            return response(Answer.error(501, "the router does not load or unload models: each inference pod loads its "
+                    + "repository (deploy a version with the registry and helm, or call a pod's repository API with an admin key)"));
         } catch (Forwarding.Refused e) {
-            return refused(e);
+            return response(Answer.refused(e));
         }
     }
 
-    private static Presented presented(HttpHeaders headers, HttpServerRequest request) {
-        return presented(request, headers.getHeaderString(Presented.AUTHORIZATION), headers.getHeaderString(Presented.API_KEY));
+    static Presented presented(HttpServerRequest request) {
+        return Credentials.presented(request.getHeader(Presented.AUTHORIZATION), request.getHeader(Presented.API_KEY),
+                request.isSSL() ? request.sslSession() : null);
     }
 
-    static Presented presented(HttpServerRequest request, String authorization, String apiKey) {
-        return Credentials.presented(authorization, apiKey, request.isSSL() ? request.sslSession() : null);
-    }
-
-    /** A refusal, with Retry-After (whole seconds, rounded up) when a quota says when to come back. */
-    private static Response refused(Forwarding.Refused e) {
-        Response r = error(HttpStatuses.http(e.outcome().code()), e.getMessage());
-        if (e.retryAfterMillis() <= 0) {
-            return r;
+    /** An answer as a JAX-RS response. */
+    private static Response response(Answer a) {
+        Response.ResponseBuilder out = Response.status(a.status()).entity(a.body().getBytes());
+        if (a.contentType() != null) {
+            out.type(a.contentType());
         }
-        return Response.fromResponse(r).header("Retry-After", Long.toString((e.retryAfterMillis() + 999) / 1000)).build();
+        if (a.headerLength() != null) {
+            out.header(HEADER_LENGTH, a.headerLength());
+        }
+        if (a.target() != null) {
+            out.header(ForwardedStream.VERSION_OUT.toString(), a.target().key().version())
+                    .header(ForwardedStream.TRACK_OUT.toString(), a.target().track());
+        }
+        if (a.retryAfterSeconds() > 0) {
+            out.header("Retry-After", Long.toString(a.retryAfterSeconds()));
+        }
+        return out.build();
     }
 
-    private CompletionStage<Response> forward(String method, String model, String version, String suffix,
-                                              HttpHeaders headers, HttpServerRequest request, Caller admitted, byte[] body) {
+    /**
+     * One call through the forwarding pipeline: {@code admitted} is the caller when already
+     * authenticated ({@link RestAdmission}), {@code body} null for a GET.
+     */
+    CompletionStage<Answer> forward(String method, String model, String version, String suffix,
+                                    HttpServerRequest request, Caller admitted, Buffer body) {
         boolean infer = suffix.equals("/infer");
         Operation op = infer ? Operation.INFER : Operation.METADATA;
         Caller caller = admitted;
         if (caller == null) {
             try {
-                caller = forwarding.authenticate(presented(headers, request), op);
+                caller = forwarding.authenticate(presented(request), op);
             } catch (Forwarding.Refused e) {
-                return CompletableFuture.completedFuture(refused(e));
+                return CompletableFuture.completedFuture(Answer.refused(e));
             }
         }
         if (!NAME.matcher(model).matches() || (!version.isEmpty() && !NAME.matcher(version).matches())) {
-            return CompletableFuture.completedFuture(error(400, "invalid model name or version"));
+            return CompletableFuture.completedFuture(Answer.error(400, "invalid model name or version"));
         }
         Target target;
         Quotas.Permit permit;
         try {
-            target = forwarding.target(caller, op, model, version, headers.getHeaderString(ForwardedStream.PIN.toString()),
-                    headers.getHeaderString(ForwardedStream.CANARY.toString()),
-                    headers.getHeaderString(ForwardedStream.ROUTING_KEY.toString()));
+            target = forwarding.target(caller, op, model, version, request.getHeader(ForwardedStream.PIN.toString()),
+                    request.getHeader(ForwardedStream.CANARY.toString()),
+                    request.getHeader(ForwardedStream.ROUTING_KEY.toString()));
             permit = forwarding.admit(caller, op, target);
         } catch (Forwarding.Refused e) {
-            return CompletableFuture.completedFuture(refused(e));
+            return CompletableFuture.completedFuture(Answer.refused(e));
         }
         tracing.tenant(caller.tenant());
-        Call call = new Call(method, target, suffix, headers, body);
+        Call call = new Call(method, target, suffix, request, body);
         forwarding.start(CallKind.primary("REST" + (suffix.isEmpty() ? "/metadata" : suffix), infer), target, caller,
                 permit, call, forwarding.defaultDeadlineNanos(), false);
         return call.result;
@@ -226,19 +243,19 @@ public class RestForwarder {
         /** The pipeline's target of the attempt under way (stable's when a failed canary falls back). */
         volatile Target target;
         final String suffix;
-        final HttpHeaders headers;
-        final byte[] body;
-        final CompletableFuture<Response> result = new CompletableFuture<>();
+        final HttpServerRequest request;
+        final Buffer body;
+        final CompletableFuture<Answer> result = new CompletableFuture<>();
         /** With tracing on, Quarkus' HTTP client span is the pod's parent; otherwise the caller's headers pass on. */
         final boolean traced = tracing.inSpan();
         /** The last pod answer, passed through as it is unless the pipeline answers otherwise. */
         volatile Reply reply;
 
-        Call(String method, Target target, String suffix, HttpHeaders headers, byte[] body) {
+        Call(String method, Target target, String suffix, HttpServerRequest request, Buffer body) {
             this.method = method;
             this.target = target;
             this.suffix = suffix;
-            this.headers = headers;
+            this.request = request;
             this.body = body;
         }
 
@@ -257,18 +274,18 @@ public class RestForwarder {
                     .setHost(address.substring(0, colon)).setPort(Integer.parseInt(address.substring(colon + 1)))
                     .setURI("/v2/models/" + key.model() + "/versions/" + key.version() + suffix)
                     .setIdleTimeout(config.balancer().defaultTimeoutMs());
-            http.request(options).compose(request -> {
-                        copy(HttpHeaders.CONTENT_TYPE, request);
-                        copy(HEADER_LENGTH, request);
+            http.request(options).compose(out -> {
+                        copy(HttpHeaders.CONTENT_TYPE, out);
+                        copy(HEADER_LENGTH, out);
                         if (!traced) {
                             // W3C trace context travels on, so the pod's spans join the caller's trace.
-                            copy("traceparent", request);
-                            copy("tracestate", request);
+                            copy("traceparent", out);
+                            copy("tracestate", out);
                         }
-                        return body == null ? request.send() : request.send(Buffer.buffer(body));
+                        return body == null ? out.send() : out.send(body);
                     })
                     .compose(response -> response.body().map(b -> new Reply(response.statusCode(),
-                            response.getHeader(HttpHeaders.CONTENT_TYPE), response.getHeader(HEADER_LENGTH), b.getBytes())))
+                            response.getHeader(HttpHeaders.CONTENT_TYPE), response.getHeader(HEADER_LENGTH), b)))
                     .onComplete(done -> {
                         if (done.succeeded()) {
                             Reply r = done.result();
@@ -286,44 +303,31 @@ public class RestForwarder {
                     });
         }
 
-        private void copy(String name, HttpClientRequest request) {
-            String value = headers.getHeaderString(name);
+        private void copy(String name, HttpClientRequest out) {
+            String value = request.getHeader(name);
             if (value != null) {
-                request.putHeader(name, value);
+                out.putHeader(name, value);
             }
         }
 
-        /** The pod's answer when the outcome is the pod's own, otherwise the router's; with the routing headers. */
+        /** The pod's answer when the outcome is the pod's own, otherwise the router's; with the target that served. */
         @Override
         public void finish(Outcome outcome) {
             Reply r = reply;
-            Response response;
+            Target served = target;
             if (r != null && HttpStatuses.code(r.status()) == outcome.code()) {
-                Response.ResponseBuilder out = Response.status(r.status()).entity(r.body());
-                if (r.contentType() != null) {
-                    out.type(r.contentType());
-                }
-                if (r.headerLength() != null) {
-                    out.header(HEADER_LENGTH, r.headerLength());
-                }
-                response = out.build();
+                result.complete(new Answer(r.status(), r.contentType(), r.headerLength(), r.body(), served, 0));
             } else {
-                response = error(HttpStatuses.http(outcome.code()), outcome.message());
+                Answer error = Answer.error(HttpStatuses.http(outcome.code()), outcome.message());
+                result.complete(new Answer(error.status(), error.contentType(), null, error.body(), served, 0));
             }
-            result.complete(Response.fromResponse(response)
-                    .header(ForwardedStream.VERSION_OUT.toString(), target.key().version())
-                    .header(ForwardedStream.TRACK_OUT.toString(), target.track()).build());
         }
     }
 
     /** A pod's error body as text for the outcome (the caller still gets the body itself). */
     private static String errorText(Reply r) {
-        String text = new String(r.body(), StandardCharsets.UTF_8);
+        String text = r.body().toString(StandardCharsets.UTF_8);
         return text.length() > 500 ? text.substring(0, 500) : text;
-    }
-
-    private static Response error(int status, String message) {
-        return Response.status(status).entity(errorJson(message)).type(MediaType.APPLICATION_JSON).build();
     }
 
     /** The OIP error body: {"error": message}. */
