@@ -140,6 +140,13 @@ public final class InferenceEngine {
                         + " call (max_input_elements, what its pods' memory is sized for): send fewer rows or"
                         + " shorter inputs per call");
             }
+            long longest = settings.maxSequenceLength();
+            if (longest > 0 && t.shape().length > 0 && t.shape()[t.shape().length - 1] > longest) {
+                throw InferenceException.invalid("input '" + t.name() + "' has " + t.shape()[t.shape().length - 1]
+                        + " elements along its last dimension (shape " + Shapes.format(t.shape()) + "); " + model
+                        + " takes at most " + longest + " (max_sequence_length, the longest sequence the model was"
+                        + " built for): send shorter sequences");
+            }
         }
         checkNamedDimensions(specs, request.inputs());
         List<String> missing = specs.stream().map(TensorSpec::name).filter(n -> !seen.contains(n)).toList();

@@ -308,6 +308,7 @@ public final class ModelRepository implements AutoCloseable {
         try {
             settings.raggedMaxPadding();
             settings.maxInputElements();
+            settings.maxSequenceLength();
         } catch (InferenceException e) {
             throw fail(runner, "config of model '" + name + "': " + e.getMessage());
         }

@@ -115,6 +115,21 @@ public record ModelSettings(int maxBatchSize, boolean batchingEnabled, long maxQ
     }
 
     /**
+     * The most elements along the last dimension of any input of one call (parameter
+     * {@code max_sequence_length}; 0, the default: no limit): a text model's tokens per sequence. A
+     * transformer declares that dimension variable in its file yet only has position embeddings for so
+     * many (MiniLM: 512); longer, ONNX Runtime fails deep in the graph with a generic error that would
+     * count as the server's fault. Over the limit a call is the caller's mistake, refused at once.
+     *
+     * @throws InferenceException UNAVAILABLE when the parameter is not a whole number >= 0
+     */
+    public long maxSequenceLength() {
+        return wholeParameter(MAX_SEQUENCE_LENGTH, 0, "the most elements along the last dimension of an input (0: no limit)");
+    }
+
+    public static final String MAX_SEQUENCE_LENGTH = "max_sequence_length";
+
+    /**
      * A parameter that is a whole number >= 0, or {@code otherwise} when the config does not set it.
      *
      * @throws InferenceException UNAVAILABLE, saying what the number is ({@code meaning}), when it is not one

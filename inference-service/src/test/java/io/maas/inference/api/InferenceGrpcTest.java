@@ -216,6 +216,15 @@ class InferenceGrpcTest extends GrpcTestSupport {
         }
     }
 
+    /** A sequence longer than the model's position embeddings is the caller's mistake, not a server error. */
+    @Test
+    void aSequenceOverTheModelsMaxSequenceLengthIsInvalidArgument() {
+        // 1 x 1500 tokens: within max_input_elements, but ONNX Runtime failed on it with a generic error (INTERNAL)
+        assertStatus(Status.Code.INVALID_ARGUMENT, () -> stub().modelInfer(TestModels.minilm("1", 1, 1500)),
+                "1500 elements along its last dimension", "at most 512", "max_sequence_length", "send shorter sequences");
+        assertEquals(List.of(1L, 512L, 384L), stub().modelInfer(TestModels.minilm("1", 1, 512)).getOutputs(0).getShapeList());
+    }
+
     /** One label string per answer: asking for every class of a large output is refused, not run out of memory. */
     @Test
     void classifyingALargeOutputIntoTooManyLabelsIsInvalidArgument() {

@@ -57,6 +57,9 @@ public class RestInference {
             tooLarge(rc, declared, max);
             return;
         }
+        if (http.version() != HttpVersion.HTTP_2 && "100-continue".equalsIgnoreCase(http.getHeader(HttpHeaders.EXPECT))) {
+            rc.response().writeContinue(); // curl asks before bodies over 1 MB and otherwise waits a second
+        }
         Buffer body = Buffer.buffer((int) declared);
         boolean[] over = {false};
         http.handler(chunk -> {
