@@ -55,7 +55,23 @@ public final class RequestBudget {
     }
 
     public Request request() {
-        return new Request();
+        return new Request(1);
+    }
+
+    /**
+     * A request whose every byte beyond the free ones counts {@code weight} times: what holding it costs
+     * (the router's REST twin holds a body 3 times while it forwards it).
+     */
+    public Request request(long weight) {
+        return new Request(weight);
+    }
+
+    /**
+     * Whether {@code bytes} more would fit now, taking nothing: a request of known size is refused at
+     * its headers when it could not be held whole, rather than part-way through its body.
+     */
+    public boolean fits(long bytes) {
+        return held.get() + bytes <= limit;
     }
 
     /**
@@ -77,11 +93,16 @@ public final class RequestBudget {
 
     /** Counts one request's bytes as they arrive. Not thread-safe: one per request, fed by one thread at a time. */
     public final class Request {
+        private final long weight;
         private long seen;
         private long taken;
         private long arrival = -1;
         private boolean refused;
         private boolean ended;
+
+        private Request(long weight) {
+            this.weight = weight;
+        }
 
         /**
          * Notes {@code bytes} more of this request; false when they would take the process over its limit,
@@ -91,7 +112,7 @@ public final class RequestBudget {
             if (refused || ended) {
                 return !refused;
             }
-            long counted = Math.max(0, seen + bytes - FREE_BYTES) - Math.max(0, seen - FREE_BYTES);
+            long counted = (Math.max(0, seen + bytes - FREE_BYTES) - Math.max(0, seen - FREE_BYTES)) * weight;
             seen += bytes;
             if (counted == 0) {
                 return true;

@@ -81,4 +81,23 @@ class RequestBudgetTest {
         third.ended();
         assertEquals(0, budget.held());
     }
+
+    @Test
+    void aWeightedRequestCountsItsBytesBeyondTheFreeOnesThatManyTimesAsTheyArrive() {
+        RequestBudget budget = new RequestBudget(100);
+        assertTrue(budget.fits(100));
+        assertFalse(budget.fits(101));
+        RequestBudget.Request forwarded = budget.request(3);
+        assertTrue(forwarded.arrived(FREE + 10), "the free bytes are not weighed");
+        assertEquals(30, budget.held());
+        assertTrue(budget.fits(70));
+        assertFalse(budget.fits(71), "a declared size checked before its body: nothing is taken for it");
+        RequestBudget.Request other = budget.request(3);
+        assertTrue(other.arrived(FREE + 23));
+        assertFalse(other.arrived(1), "99 held: 3 more would pass, and the first is still being read");
+        assertEquals(99, budget.held());
+        forwarded.ended();
+        other.ended();
+        assertEquals(0, budget.held());
+    }
 }

@@ -468,6 +468,112 @@ class FaultIsolationTest {
         assertEquals(0, counter("maas.router.ejections"), "an unread answer ejected a pod");
     }
 
+    /**
+     * A caller that sends part of a large message and stalls, keeping its connection open, holds the
+     * router's request budget only until its call is answered (here at its 3 s deadline), though it keeps
+     * the stream and the connection open. Plain HTTP/2 frames on a socket, since gRPC clients never leave
+     * a message half sent.
+     */
+    @Test
+    @Order(0)
+    void aCallerStallingMidMessageHoldsTheBudgetOnlyUntilItsCallIsAnswered() throws Exception {
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", dataPlane.port())) {
+            socket.setSoTimeout(30_000);
+            var out = new java.io.DataOutputStream(new java.io.BufferedOutputStream(socket.getOutputStream()));
+            var in = new java.io.DataInputStream(new java.io.BufferedInputStream(socket.getInputStream()));
+            out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            frame(out, 0x4, 0, 0, new byte[0]); // SETTINGS, none changed
+            // the router's settings and its connection window (1 MiB) before sending more than 64 KiB
+            boolean settings = false;
+            boolean window = false;
+            while (!settings || !window) {
+                int[] f = readFrame(in);
+                settings |= f[0] == 0x4 && (f[1] & 0x1) == 0;
+                window |= f[0] == 0x8 && f[2] == 0;
+            }
+            var headers = new java.io.ByteArrayOutputStream();
+            for (String[] h : new String[][] {{":method", "POST"}, {":scheme", "http"}, {":authority", "router"},
+                    {":path", "/inference.GRPCInferenceService/ModelInfer"}, {"content-type", "application/grpc"},
+                    {"te", "trailers"}, {"grpc-timeout", "3S"}}) {
+                headers.write(0); // literal header field without indexing, new name (RFC 7541 §6.2.2)
+                for (String part : h) {
+                    headers.write(part.length());
+                    headers.write(part.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                }
+            }
+            frame(out, 0x1, 0x4, 1, headers.toByteArray()); // HEADERS, END_HEADERS
+            byte[] data = new byte[16384];
+            ByteBuffer.wrap(data).put((byte) 0).putInt(4 * 1024 * 1024 - 1024); // a message of 4 MiB declared
+            for (int i = 0; i < 20; i++) { // 320 KiB of it sent, then nothing
+                frame(out, 0x0, 0, 1, data);
+                data = new byte[16384];
+            }
+            Await.until("the router holds the request's bytes", () -> heldBytes() > 200_000);
+            // answered at the deadline: trailers (HEADERS with END_STREAM) on the call's stream
+            int[] f;
+            do {
+                f = readFrame(in);
+            } while (!(f[0] == 0x1 && f[2] == 1 && (f[1] & 0x1) != 0));
+            Await.until("the request's bytes come back while the connection stays open", () -> heldBytes() == 0);
+            assertTrue(!socket.isClosed());
+        }
+    }
+
+    /**
+     * REST callers that declare a large body and stall part-way hold only what they sent, not what they
+     * declared: three that declare 2 MiB each (6 MiB held 3 times, the test's whole 8 MiB budget, until the
+     * connections idled out) leave room for a caller that sends its body.
+     */
+    @Test
+    @Order(0)
+    void restCallersThatDeclareMuchAndSendLittleHoldOnlyWhatTheySent() throws Exception {
+        List<java.net.Socket> stalled = new ArrayList<>();
+        int sent = 70_000; // past the free 64 KiB, so it is counted
+        try {
+            for (int i = 0; i < 3; i++) {
+                java.net.Socket socket = new java.net.Socket("127.0.0.1", http.getPort());
+                stalled.add(socket);
+                socket.getOutputStream().write(("POST /v2/models/simple/infer HTTP/1.1\r\nHost: router\r\n"
+                        + "Content-Type: application/json\r\nContent-Length: " + 2 * 1024 * 1024 + "\r\n\r\n")
+                        .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                socket.getOutputStream().write(new byte[sent]);
+                socket.getOutputStream().flush();
+            }
+            long counted = 3 * (sent - RequestBudget.FREE_BYTES) * 3;
+            Await.until("the stalled bodies are counted as they came", () -> heldBytes() >= counted);
+            assertEquals(counted, heldBytes(), "what the stalled callers sent, 3 times, beyond the free bytes");
+            given().body(TinyModelJson.request(100_000)).contentType("application/json").post("/v2/models/simple/infer")
+                    .then().statusCode(400); // admitted, read whole; its shape is the caller's mistake
+        } finally {
+            for (java.net.Socket socket : stalled) {
+                socket.close();
+            }
+        }
+        Await.until("the stalled callers' bytes come back with their connections", () -> heldBytes() == 0);
+    }
+
+    /** Writes one HTTP/2 frame. */
+    private static void frame(java.io.DataOutputStream out, int type, int flags, int stream, byte[] payload) throws IOException {
+        out.writeByte(payload.length >>> 16);
+        out.writeShort(payload.length & 0xFFFF);
+        out.writeByte(type);
+        out.writeByte(flags);
+        out.writeInt(stream);
+        out.write(payload);
+        out.flush();
+    }
+
+    /** Reads one HTTP/2 frame: type, flags, stream and (for RST_STREAM) the error code. */
+    private static int[] readFrame(java.io.DataInputStream in) throws IOException {
+        int length = (in.readUnsignedByte() << 16) | in.readUnsignedShort();
+        int type = in.readUnsignedByte();
+        int flags = in.readUnsignedByte();
+        int stream = in.readInt() & 0x7FFFFFFF;
+        byte[] payload = in.readNBytes(length);
+        int code = type == 0x3 ? ByteBuffer.wrap(payload).getInt() : -1;
+        return new int[] {type, flags, stream, code};
+    }
+
     /** Starts a call whose answer is never read (no message requested); {@code closed} gets its status. */
     static ClientCall<ModelInferRequest, ModelInferResponse> unread(ManagedChannel ch, ModelInferRequest request,
             java.util.concurrent.CompletableFuture<Status> closed) {

@@ -174,6 +174,15 @@ final class FrontConnection extends Http2ConnectionHandler {
             conn.write(id, GrpcWire.withStatus(t, code, message), null, null);
         }
 
+        /** Answered before the request ended: what it holds goes back, what still comes is dropped. */
+        void drop() {
+            refused = true;
+            release();
+            if (budget != null) {
+                budget.ended();
+            }
+        }
+
         void release() {
             if (body != null) {
                 body.release();
@@ -311,19 +320,39 @@ final class FrontConnection extends Http2ConnectionHandler {
             String why = server.unreadAnswers().why(unread, data.readableBytes());
             data.release();
             encoder().writeHeaders(ctx, streamId, GrpcWire.withStatus(GrpcWire.responseHeaders(),
-                    StatusCode.RESOURCE_EXHAUSTED, why), 0, true, ctx.newPromise());
+                    StatusCode.RESOURCE_EXHAUSTED, why), 0, true, ended(streamId));
             flush(ctx);
             return;
         }
         boolean alone = data == null && trailers == null;
-        encoder().writeHeaders(ctx, streamId, headers, 0, alone, ctx.newPromise());
+        encoder().writeHeaders(ctx, streamId, headers, 0, alone, alone ? ended(streamId) : ctx.newPromise());
         if (data != null) {
             writeAnswerData(streamId, data, trailers == null);
         }
         if (trailers != null) {
-            encoder().writeHeaders(ctx, streamId, trailers, 0, true, ctx.newPromise());
+            encoder().writeHeaders(ctx, streamId, trailers, 0, true, ended(streamId));
         }
         flush(ctx);
+    }
+
+    /**
+     * The promise of a frame that ends the answer. A caller still sending its request then (answered
+     * early: past its deadline, say) has what its request holds released, and whatever more it sends is
+     * dropped. Without it, a caller that sends part of a large message and stalls held those bytes, against
+     * every caller's request budget, for as long as it kept the connection open. (Not RST_STREAM, which
+     * RFC 9113 §8.1 allows: gRPC clients count the resets they receive and drop a connection after 200,
+     * every call on it with it.)
+     */
+    private ChannelPromise ended(int streamId) {
+        ChannelPromise written = ctx.newPromise();
+        written.addListener(done -> {
+            Http2Stream stream = connection().stream(streamId);
+            Call c = streams.get(streamId);
+            if (c != null && stream != null && stream.state() == Http2Stream.State.HALF_CLOSED_LOCAL) {
+                c.drop();
+            }
+        });
+        return written;
     }
 
     /** Whether the caller's stream is still there to write to; if not, {@code data} is released. */

@@ -39,6 +39,8 @@ public class RestInference {
     DataPlaneServer dataPlane;
     @ConfigProperty(name = "quarkus.http.limits.max-body-size")
     MemorySize maxBody;
+    @ConfigProperty(name = "maas.balancer.default-timeout-ms")
+    long timeoutMs;
 
     /** Callers' connections with REST answers waiting; an entry only while some do. */
     private final ConcurrentHashMap<HttpConnection, Waiting> waiting = new ConcurrentHashMap<>();
@@ -60,21 +62,40 @@ public class RestInference {
         if (http.version() != HttpVersion.HTTP_2 && "100-continue".equalsIgnoreCase(http.getHeader(HttpHeaders.EXPECT))) {
             rc.response().writeContinue(); // curl asks before bodies over 1 MB and otherwise waits a second
         }
-        Buffer body = Buffer.buffer((int) declared);
-        boolean[] over = {false};
+        // grown as the body arrives: sized by its declared length, a caller that declares much and sends
+        // little would make the router hold what never came
+        Buffer body = Buffer.buffer((int) Math.min(declared, RequestBudget.FREE_BYTES));
+        RequestBudget.Request budget = RestAdmission.budget(rc);
+        boolean[] refused = {false};
+        // the body must arrive within the router's default deadline: a caller that stalls part-way holds
+        // what it sent, and its connection, only that long
+        long timer = rc.vertx().setTimer(timeoutMs, id -> {
+            if (!refused[0] && !http.isEnded()) {
+                refused[0] = true;
+                refuse(rc, 408, "this request's body did not arrive within " + timeoutMs + " ms (" + body.length()
+                        + " bytes came; maas.balancer.default-timeout-ms): send it at once");
+            }
+        });
         http.handler(chunk -> {
-            if (over[0]) {
-                return;
+            if (refused[0]) {
+                return; // dropped as it comes, until the connection closes
             }
             if (body.length() + chunk.length() > max) {
-                over[0] = true;
+                refused[0] = true;
                 tooLarge(rc, body.length() + chunk.length(), max);
+            } else if (!budget.arrived(chunk.length())) {
+                refused[0] = true;
+                dataPlane.overBudget();
+                refuse(rc, 429, budget.refusal("the router", "this request (" + RequestBudget.mib(body.length()
+                        + chunk.length()) + " read so far, held " + RestAdmission.COPIES + " times while it is forwarded)"));
             } else {
                 body.appendBuffer(chunk);
             }
         });
         http.endHandler(done -> {
-            if (!over[0]) {
+            rc.vertx().cancelTimer(timer);
+            if (!refused[0]) {
+                budget.read();
                 String version = rc.pathParam("version");
                 Context loop = Vertx.currentContext();
                 forwarder.forward("POST", rc.pathParam("model"), version == null ? "" : version, "/infer", http,
@@ -85,17 +106,18 @@ public class RestInference {
     }
 
     private static void tooLarge(RoutingContext rc, long bytes, long max) {
-        HttpServerResponse response = rc.response();
-        if (response.ended()) {
-            return;
+        refuse(rc, 413, "this request's body (" + (bytes > max ? "over " : "") + RequestBudget.mib(Math.min(bytes, max + 1))
+                + ") is over the router's message limit of " + RequestBudget.mib(max) + " (MAAS_MAX_MESSAGE_BYTES): send less per call");
+    }
+
+    /**
+     * Answers before the body has been read whole, asking an HTTP/1.1 client to close the connection;
+     * what still comes is dropped. (Closing at once could reset the connection under the answer.)
+     */
+    private static void refuse(RoutingContext rc, int status, String message) {
+        if (!rc.response().ended()) {
+            RestAdmission.end(rc, status, message);
         }
-        response.setStatusCode(413).putHeader(HttpHeaders.CONTENT_TYPE, "application/json");
-        if (rc.request().version() != HttpVersion.HTTP_2) {
-            response.putHeader(HttpHeaders.CONNECTION, "close");
-        }
-        response.end(Buffer.buffer(RestForwarder.errorJson("this request's body (" + (bytes > max ? "over " : "")
-                + RequestBudget.mib(Math.min(bytes, max + 1)) + ") is over the router's message limit of "
-                + RequestBudget.mib(max) + " (MAAS_MAX_MESSAGE_BYTES): send less per call")));
     }
 
     /**
