@@ -40,9 +40,10 @@ import io.quarkus.test.junit.TestProfile;
 /**
  * One caller's bad input must not fail its batch mates: one request with a token id outside
  * MiniLM's vocabulary among 31 good ones, sent at once over real gRPC to the real fp32 model. The
- * test repository's config waits up to 60 s for a batch to fill, so the 32 one-row requests are
- * joined into one batch of max_batch_size 32, which runs the moment the last one arrives (no timing
- * involved); the split counter proves the joined batch failed and was split.
+ * test repository's config waits up to 60 s for a batch to fill, and a run of 32 rows just before makes
+ * the worker expect as many, so the 32 one-row requests are joined into one batch of max_batch_size 32,
+ * which runs the moment the last one arrives (no timing involved); the split counter proves the joined
+ * batch failed and was split.
  */
 @QuarkusTest
 @TestProfile(BatchIsolationTest.Profile.class)
@@ -126,6 +127,12 @@ class BatchIsolationTest extends GrpcTestSupport {
 
     @Test
     void onePoisonedRequestFailsAloneAndItsBatchMatesGetOnnxRuntimesOutputs() throws Exception {
+        // One call of 32 rows first: the worker then expects 32 rows back and gathers the 32 one-row calls
+        // below into one run however they trickle in (a busy machine delivers them one by one, and a call
+        // that finds the worker idle with no such expectation runs alone at once).
+        assertEquals(List.of(32L, (long) SEQ, 384L), GRPCInferenceServiceGrpc.newBlockingStub(channel)
+                .withDeadlineAfter(120, TimeUnit.SECONDS).modelInfer(TestModels.minilm("1", REQUESTS, SEQ))
+                .getOutputs(0).getShapeList());
         double splitsBefore = splits();
         GRPCInferenceServiceGrpc.GRPCInferenceServiceFutureStub async = GRPCInferenceServiceGrpc.newFutureStub(channel)
                 .withDeadlineAfter(120, TimeUnit.SECONDS);
