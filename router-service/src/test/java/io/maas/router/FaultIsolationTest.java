@@ -131,18 +131,20 @@ class FaultIsolationTest {
                         .append("127.0.0.1:").append(POD_GRPC[0]).append('/').append(POD_HTTP[0]).append(',')
                         .append("127.0.0.1:").append(POD_GRPC[1]).append('/').append(POD_HTTP[1]);
             }
-            return Map.of("maas.registry.address", "127.0.0.1:" + REGISTRY_GRPC,
-                    "maas.endpoints.source", "static",
-                    "maas.static-endpoints", endpoints.toString(),
-                    "maas.balancer.max-message-bytes", "" + MAX_MESSAGE,
-                    "maas.balancer.max-request-bytes-in-flight", "" + 2 * MAX_MESSAGE,
+            return Map.ofEntries(Map.entry("maas.registry.address", "127.0.0.1:" + REGISTRY_GRPC),
+                    Map.entry("maas.endpoints.source", "static"),
+                    Map.entry("maas.static-endpoints", endpoints.toString()),
+                    Map.entry("maas.balancer.max-message-bytes", "" + MAX_MESSAGE),
+                    Map.entry("maas.balancer.max-request-bytes-in-flight", "" + 2 * MAX_MESSAGE),
+                    // how long a request may take to arrive, whatever its caller's deadline
+                    Map.entry("maas.balancer.default-timeout-ms", "20000"),
                     // 1 MiB of unread answers per connection
-                    "maas.balancer.max-answer-bytes-waiting", "" + 4 * 1024 * 1024,
+                    Map.entry("maas.balancer.max-answer-bytes-waiting", "" + 4 * 1024 * 1024),
                     // a strict guard: any caller error counted as the canary's would abort it
-                    "maas.canary.window-seconds", "10",
-                    "maas.canary.min-requests", "20",
-                    "maas.canary.max-error-rate-delta", "0.02",
-                    "maas.canary.max-p99-ms", "0");
+                    Map.entry("maas.canary.window-seconds", "10"),
+                    Map.entry("maas.canary.min-requests", "20"),
+                    Map.entry("maas.canary.max-error-rate-delta", "0.02"),
+                    Map.entry("maas.canary.max-p99-ms", "0"));
         }
 
         static void seed(ManagedChannel ch) {
@@ -470,8 +472,9 @@ class FaultIsolationTest {
 
     /**
      * A caller that sends part of a large message and stalls, keeping its connection open, holds the
-     * router's request budget only until its call is answered (here at its 3 s deadline), though it keeps
-     * the stream and the connection open. Plain HTTP/2 frames on a socket, since gRPC clients never leave
+     * router's request budget only until its call is answered, though it keeps the stream and the
+     * connection open: its request must arrive within the router's default deadline (20 s here), however
+     * late its own (an hour). Plain HTTP/2 frames on a socket, since gRPC clients never leave
      * a message half sent.
      */
     @Test
@@ -494,7 +497,7 @@ class FaultIsolationTest {
             var headers = new java.io.ByteArrayOutputStream();
             for (String[] h : new String[][] {{":method", "POST"}, {":scheme", "http"}, {":authority", "router"},
                     {":path", "/inference.GRPCInferenceService/ModelInfer"}, {"content-type", "application/grpc"},
-                    {"te", "trailers"}, {"grpc-timeout", "3S"}}) {
+                    {"te", "trailers"}, {"grpc-timeout", "3600S"}}) {
                 headers.write(0); // literal header field without indexing, new name (RFC 7541 §6.2.2)
                 for (String part : h) {
                     headers.write(part.length());
@@ -509,7 +512,7 @@ class FaultIsolationTest {
                 data = new byte[16384];
             }
             Await.until("the router holds the request's bytes", () -> heldBytes() > 200_000);
-            // answered at the deadline: trailers (HEADERS with END_STREAM) on the call's stream
+            // answered at the router's default deadline: trailers (HEADERS with END_STREAM) on the call's stream
             int[] f;
             do {
                 f = readFrame(in);

@@ -78,10 +78,14 @@ final class ForwardedStream extends FrontConnection.Call implements Upstream {
         span.setAttribute(Tracing.TENANT, caller.tenant());
         long timeout = GrpcWire.timeoutNanos(headers.get(GrpcWire.GRPC_TIMEOUT));
         callerDeadline = timeout >= 0;
-        deadlineNanos = callerDeadline ? System.nanoTime() + timeout : server.forwarding.defaultDeadlineNanos();
-        if (deadlineNanos != 0) {
-            timer = conn.ctx.executor().schedule(this::deadlineExpired,
-                    Math.max(0, deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
+        long byDefault = server.forwarding.defaultDeadlineNanos();
+        deadlineNanos = callerDeadline ? System.nanoTime() + timeout : byDefault;
+        // the request itself must arrive within the default deadline even when the caller's is later:
+        // a caller stalling part-way through a large message would otherwise hold its bytes that long
+        long first = byDefault != 0 && (deadlineNanos == 0 || byDefault < deadlineNanos) ? byDefault : deadlineNanos;
+        if (first != 0) {
+            timer = conn.ctx.executor().schedule(this::deadlineExpired, Math.max(0, first - System.nanoTime()),
+                    TimeUnit.NANOSECONDS);
         }
     }
 
@@ -329,6 +333,17 @@ final class ForwardedStream extends FrontConnection.Call implements Upstream {
     private void deadlineExpired() {
         timer = null;
         if (finished) {
+            return;
+        }
+        long left = deadlineNanos == 0 ? Long.MAX_VALUE : deadlineNanos - System.nanoTime();
+        if (left > 0 && forwarded == null && message == null) {
+            refuse(StatusCode.DEADLINE_EXCEEDED, "the request did not arrive whole within "
+                    + server.forwarding.defaultTimeoutMs() + " ms (maas.balancer.default-timeout-ms): send it at once", null);
+            return;
+        }
+        if (left > 0) {
+            // the request arrived in time; the caller's own, later deadline goes on
+            timer = conn.ctx.executor().schedule(this::deadlineExpired, left, TimeUnit.NANOSECONDS);
             return;
         }
         Attempt a = attempt;

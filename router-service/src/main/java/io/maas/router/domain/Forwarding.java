@@ -282,6 +282,11 @@ public final class Forwarding {
     }
 
     /** The deadline of a call whose caller set none, per the policy: 0 for none. */
+    /** Deadline of calls whose caller set none, in ms (0: none). */
+    public long defaultTimeoutMs() {
+        return policy.defaultTimeoutMs();
+    }
+
     public long defaultDeadlineNanos() {
         return policy.defaultTimeoutMs() > 0 ? System.nanoTime() + policy.defaultTimeoutMs() * 1_000_000L : 0;
     }
